@@ -1,0 +1,37 @@
+# Two commands on a fresh machine (Python 3.11+ with pip):
+#   make demo   start the bundled sandbox, extract it with tap-invoicing into target-jsonl (output/)
+#   make test   lint and run the test suite against the sandbox
+PYTHON ?= python3
+VENV := .venv
+TARGET_VENV := .venv-target
+
+.PHONY: demo test lint clean
+
+# The vendor SDK used to cross-check request signatures pulls in urllib3-future, whose wheel
+# replaces the urllib3 that requests uses; built with URLLIB3_NO_OVERRIDE it installs beside it.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	URLLIB3_NO_OVERRIDE=1 $(VENV)/bin/pip install --quiet --no-binary urllib3-future -e '.[test]'
+	$(VENV)/bin/python -c "import urllib3, importlib.metadata as m; \
+	  assert urllib3.__version__ == m.version('urllib3'), 'urllib3 was replaced by urllib3-future'"
+	touch $@
+
+# target-jsonl pins old singer-python/jsonschema that conflict with singer-sdk: it gets its own venv.
+$(TARGET_VENV)/.installed:
+	$(PYTHON) -m venv $(TARGET_VENV)
+	$(TARGET_VENV)/bin/pip install --quiet target-jsonl==0.1.4
+	touch $@
+
+demo: $(VENV)/.installed $(TARGET_VENV)/.installed
+	VENV=$(VENV) TARGET_VENV=$(TARGET_VENV) bash scripts/demo.sh
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(TARGET_VENV) output .pytest_cache

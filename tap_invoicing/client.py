@@ -1,0 +1,328 @@
+"""Shared machinery of every provider's streams: HTTP and errors, the invoice fetch path, children.
+
+A provider module subclasses :class:`InvoicesStream` (how its list and details look) and
+:class:`InvoiceChildStream` (which records hang off a detail). The algorithm lives here once.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+import re
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from functools import cached_property
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+from singer_sdk import Stream
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.streams import RESTStream
+
+from tap_invoicing.errors import AuthenticationFailedError
+from tap_invoicing.incremental import InvoiceSyncPlan, PreviousRun, parse_time
+from tap_invoicing.pagination import ListingPaginator, OffsetListing
+from tap_invoicing.providers import get_provider
+from tap_invoicing.settings import api_root
+
+if TYPE_CHECKING:
+    import requests
+    from singer_sdk.helpers.types import Context, Record
+
+    from tap_invoicing.providers.base import Provider
+
+_DECODED = "_tap_invoicing_json"
+MAX_RETRY_WAIT = 300.0
+"""Never sleep longer than this on one retry, whatever ``Retry-After`` says."""
+_NUMERIC = re.compile(r"-?(\d+|\d*\.\d+)")
+
+
+def decoded_json(response: requests.Response) -> Any:
+    """The response body parsed once (amounts as Decimal); raises ValueError if not JSON."""
+    if _DECODED not in response.__dict__:
+        response.__dict__[_DECODED] = response.json(parse_float=Decimal)
+    return response.__dict__[_DECODED]
+
+
+def numbers_as_decimals(value: Any, schema: Mapping) -> Any:
+    """Numeric strings become Decimal wherever the schema says number, with the same digits:
+    the API may send an amount as "12.050" or 12.050, the warehouse gets one numeric column."""
+    if isinstance(value, str):
+        numeric = "number" in schema.get("type", ()) and _NUMERIC.fullmatch(value)
+        return Decimal(value) if numeric else value
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        return {
+            key: numbers_as_decimals(item, properties.get(key, {})) for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [numbers_as_decimals(item, schema.get("items", {})) for item in value]
+    return value
+
+
+def retry_after_seconds(exception: object) -> float | None:
+    """The wait a 429/503 asked for in ``Retry-After`` (seconds or an HTTP date), if any."""
+    response = getattr(exception, "response", None)
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def describe_request(response: requests.Response) -> str:
+    """``GET /path`` of the request behind a response: no query, no headers, no credentials."""
+    method = response.request.method if response.request is not None else "GET"
+    return f"{method} {urlsplit(response.url).path}"
+
+
+class InvoicingStream(RESTStream[int]):
+    """HTTP behaviour shared by every provider: base URL, authentication, error reporting."""
+
+    provider_name: ClassVar[str]
+
+    @property
+    def provider(self) -> Provider:
+        """The API this stream reads."""
+        return get_provider(self.provider_name)
+
+    @property
+    def url_base(self) -> str:
+        """The configured environment's host, or the ``base_url`` override."""
+        return api_root(self.config)
+
+    @cached_property
+    def authenticator(self) -> requests.auth.AuthBase:
+        """The provider's request signer, built once per stream."""
+        return self.provider.make_auth(self.config)
+
+    @property
+    def http_headers(self) -> dict:
+        """Ask for JSON explicitly; the SDK adds its User-Agent."""
+        return {"Accept": "application/json"}
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Stop at once on refused credentials, let 404 through, retry malformed bodies."""
+        status = response.status_code
+        if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
+            settings = ", ".join(self.provider.credential_settings)
+            msg = (
+                f"authentication failed: {self.provider.label} refused the credentials "
+                f"({settings}) with HTTP {status} on {describe_request(response)}"
+            )
+            raise AuthenticationFailedError(msg)
+        if status == HTTPStatus.NOT_FOUND:
+            return
+        super().validate_response(response)
+        try:
+            payload = decoded_json(response)
+        except ValueError:
+            msg = f"malformed JSON in the response to {describe_request(response)}"
+            raise RetriableAPIError(msg, response) from None
+        if missing := self.missing_fields(payload, response):
+            msg = f"incomplete response to {describe_request(response)}: no {', '.join(missing)}"
+            raise RetriableAPIError(msg, response)
+
+    def missing_fields(self, payload: Any, response: requests.Response) -> list[str]:
+        """Fields a well-formed body must have; a body without them is retried."""
+        return []
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """Status, method and path, plus a short excerpt of the body: never headers or query."""
+        excerpt = response.text[:300].replace("\n", " ") if response.content else ""
+        return f"HTTP {response.status_code} {response.reason} on {describe_request(response)}" + (
+            f": {excerpt}" if excerpt else ""
+        )
+
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        """Wait what ``Retry-After`` asks for, else 1, 2, 4 … seconds (at most a minute)."""
+        exception = yield 0.0
+        for attempt in itertools.count():
+            wait = retry_after_seconds(exception)
+            if wait is None:
+                wait = min(60.0, 2.0**attempt)
+            exception = yield min(MAX_RETRY_WAIT, wait)
+
+    def backoff_max_tries(self) -> int:
+        """Eight tries span about two minutes of waiting: enough for a throttling burst."""
+        return 8
+
+    @cached_property
+    def _send(self) -> Any:
+        return self.request_decorator(self._request)
+
+    def request_json(self, url: str) -> Any | None:
+        """GET one resource with the stream's retries; None when the API answers 404."""
+        prepared = self.build_prepared_request(method="GET", url=url, headers=self.http_headers)
+        response = self._send(prepared, self.context)
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            return None
+        return decoded_json(response)
+
+
+class InvoicesStream(InvoicingStream, abc.ABC):
+    """The invoice list, read whole each run; details only where something may have changed.
+
+    Each detail is fetched once and feeds this stream and every child stream.
+    """
+
+    name = "invoices"
+    is_sorted = False
+
+    @property
+    def page_size(self) -> int:
+        """The ``page_size`` setting, else the provider's default."""
+        return int(self.config.get("page_size") or self.provider.default_page_size)
+
+    @property
+    def start_date(self) -> datetime | None:
+        """Invoices whose latest activity is older than this are not emitted."""
+        return parse_time(self.config.get("start_date"))
+
+    # What each provider describes about its API.
+
+    @abc.abstractmethod
+    def page_items(self, payload: Any) -> list[dict]:
+        """The invoice summaries of one list page."""
+
+    @abc.abstractmethod
+    def page_total(self, payload: Any) -> int | None:
+        """How many invoices the whole list holds, when the API says."""
+
+    @abc.abstractmethod
+    def page_server_time(self, payload: Any) -> str | None:
+        """The API's clock when it answered, when the API says."""
+
+    @abc.abstractmethod
+    def summary_id(self, summary: Mapping) -> str:
+        """The id that addresses an invoice's detail."""
+
+    @abc.abstractmethod
+    def summary_created(self, summary: Mapping) -> datetime | None:
+        """When a listed invoice was created, when the list says."""
+
+    @abc.abstractmethod
+    def invoice_status(self, invoice: Mapping) -> str:
+        """The status of a summary or a detail."""
+
+    @abc.abstractmethod
+    def is_open(self, status: str) -> bool:
+        """Whether an invoice in this status can still change."""
+
+    @abc.abstractmethod
+    def detail_url(self, invoice_id: str) -> str:
+        """The URL of one invoice's detail."""
+
+    @abc.abstractmethod
+    def last_activity(self, invoice: Mapping) -> datetime | None:
+        """The time of the latest thing that happened to a detailed invoice."""
+
+    # The fetch path.
+
+    def get_new_paginator(self) -> ListingPaginator:
+        """Offset pages steered by this pass's listing."""
+        return ListingPaginator(self._listing)
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        """Summaries of one list page not already read in this pass."""
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            self._listing.end()
+            return
+        payload = decoded_json(response)
+        items = self.page_items(payload)
+        ids = [self.summary_id(item) for item in items]
+        self._plan.note_page(self.page_server_time(payload), ids)
+        fresh = self._listing.accept(ids, self.page_total(payload))
+        yield from (item for item, is_new in zip(items, fresh, strict=True) if is_new)
+
+    def get_records(self, context: Context | None) -> Iterator[dict]:
+        """Invoices new or changed since the last run; commits the bookmark after a full pass."""
+        selected = self.selected_family()
+        self._listing = OffsetListing(self.page_size)
+        self._plan = InvoiceSyncPlan(PreviousRun.from_state(self.stream_state, selected))
+        if self._plan.previous is None:
+            self.logger.info("No usable bookmark: reading every invoice's detail")
+        emitted = vanished = 0
+        for invoice_id in self._ids_to_detail(self.request_records(context)):
+            invoice = self.request_json(self.detail_url(invoice_id))
+            if invoice is None:
+                vanished += 1
+                self.logger.warning("Invoice %s vanished between list and detail (404)", invoice_id)
+                continue
+            invoice = numbers_as_decimals(invoice, self.schema)
+            self._plan.note_status(invoice_id, is_open=self.is_open(self.invoice_status(invoice)))
+            activity = self.last_activity(invoice)
+            if self.start_date and activity and activity < self.start_date:
+                continue
+            emitted += 1
+            yield invoice
+        self.stream_state.update(self._plan.next_bookmark(self.replication_key, selected))
+        self.logger.info(
+            "Invoice list read: %d emitted, %d unchanged and skipped, %d vanished",
+            emitted,
+            self._plan.skipped_unchanged,
+            vanished,
+        )
+
+    def _ids_to_detail(self, summaries: Iterable[dict]) -> Iterator[str]:
+        for summary in summaries:
+            invoice_id = self.summary_id(summary)
+            is_open = self.is_open(self.invoice_status(summary))
+            if self._plan.needs_detail(
+                invoice_id, is_open=is_open, created=self.summary_created(summary)
+            ):
+                yield invoice_id
+
+    def selected_family(self) -> list[str]:
+        """This stream and its children that are selected: a bookmark serves only these."""
+        family = [self, *self.child_streams]
+        return sorted(stream.name for stream in family if stream.selected)
+
+    def get_child_context(self, record: Record, context: Context | None) -> dict:
+        """Children read their records from the detail itself: no request of their own."""
+        return {"invoiceId": self.summary_id(record), "invoice": record}
+
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        """No per-record bookmark: the API has no per-invoice change time to advance on.
+
+        The bookmark (server clock, newest ids, open invoices) is committed by get_records once
+        the list has been read whole; keeping the state still until then also spares one STATE
+        message per invoice.
+        """
+
+
+class InvoiceChildStream(Stream, abc.ABC):
+    """Records that hang off one invoice detail, emitted along with their invoice."""
+
+    state_partitioning_keys: ClassVar[tuple[str, ...]] = ()
+    """One bookmark for the stream, not one partition per invoice: the state stays small."""
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """Never: a run carries only changed invoices' children, and ACTIVATE_VERSION would
+        make the target delete every other invoice's rows."""
+        return False
+
+    def preprocess_context(self, context: Context) -> Context:
+        """Take the invoice detail out of the context before the SDK freezes it: the SDK logs
+        contexts in its metrics, and a whole invoice there is noise and customer data."""
+        self._invoice = context["invoice"]
+        return {"invoiceId": context["invoiceId"]}
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """The records of the invoice taken from the context."""
+        yield from self.records_of(self._invoice)
+
+    @abc.abstractmethod
+    def records_of(self, invoice: Mapping) -> Iterable[dict]:
+        """This stream's records within one invoice detail."""

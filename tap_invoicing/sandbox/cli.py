@@ -1,0 +1,65 @@
+"""``tap-invoicing-sandbox``: serve an emulated invoicing API until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from tap_invoicing.sandbox.harness import EMULATORS, Sandbox
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tap-invoicing-sandbox",
+        description="Serve a seeded, local emulation of an invoicing API on 127.0.0.1.",
+    )
+    parser.add_argument("--provider", choices=sorted(EMULATORS), default="cybersource")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--invoices", type=int, default=200, help="number of invoices (200)")
+    parser.add_argument("--seed", type=int, default=1, help="data and credentials seed (1)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
+    parser.add_argument(
+        "--write-config", type=Path, metavar="FILE", help="write a ready tap config JSON here"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the sandbox, announce its URL on stderr, serve until a stop signal."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.invoices < 0 or args.latency_ms < 0 or not 0 <= args.port <= 65535:
+        parser.error("--invoices and --latency-ms must be >= 0, --port within 0-65535")
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    sandbox = Sandbox(
+        provider=args.provider,
+        invoices=args.invoices,
+        seed=args.seed,
+        port=args.port,
+        latency=args.latency_ms / 1000,
+    )
+    with sandbox:
+        if args.write_config is not None:
+            sandbox.write_config(args.write_config)
+        print(
+            f"tap-invoicing-sandbox: {args.provider} API on {sandbox.base_url} "
+            f"({args.invoices} invoices, seed {args.seed})",
+            file=sys.stderr,
+            flush=True,
+        )
+        stopping.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The tap's settings: the JSON schema users see, and the checks a schema cannot express."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import pendulum
+from singer_sdk import typing as th
+
+from tap_invoicing.providers import PROVIDER_NAMES, get_provider
+
+
+def config_schema() -> dict:
+    """Settings shared by every provider, plus each provider's credentials."""
+    providers = [get_provider(name) for name in PROVIDER_NAMES]
+    environments = sorted({env for provider in providers for env in provider.environments})
+    return th.PropertiesList(
+        th.Property(
+            "provider",
+            th.StringType,
+            required=True,
+            allowed_values=list(PROVIDER_NAMES),
+            description="Which invoicing API to extract from.",
+        ),
+        th.Property(
+            "environment",
+            th.StringType,
+            allowed_values=environments,
+            description=(
+                "API environment. cybersource: production (api.cybersource.com, the default), "
+                "test (apitest.cybersource.com), production-india (api.in.cybersource.com)."
+            ),
+        ),
+        th.Property(
+            "base_url",
+            th.StringType,
+            description=(
+                "Override of the API root, e.g. http://127.0.0.1:8123 for the bundled sandbox. "
+                "Plain http is refused unless the host is loopback."
+            ),
+        ),
+        th.Property(
+            "merchant_id",
+            th.StringType,
+            secret=True,
+            description="CyberSource merchant id (sent as v-c-merchant-id).",
+        ),
+        th.Property(
+            "merchant_key_id",
+            th.StringType,
+            secret=True,
+            description="CyberSource shared secret key id (a UUID from the Business Center).",
+        ),
+        th.Property(
+            "merchant_secret_key",
+            th.StringType,
+            secret=True,
+            description="CyberSource shared secret key, base64 as the Business Center shows it.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description="ISO 8601 date or time: skip invoices whose latest activity is earlier.",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType,
+            description="Invoices per list page (cybersource: 1-1000, default 1000).",
+        ),
+    ).to_dict()
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and the loopback ranges, where plain http cannot leak credentials."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(value: str) -> list[str]:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return ["base_url: must be an http(s) URL such as https://api.example.com"]
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        return ["base_url: plain http is only allowed for a loopback host; use https"]
+    if parts.query or parts.fragment or parts.username:
+        return ["base_url: must not carry credentials, a query or a fragment"]
+    return []
+
+
+def _check_start_date(value: object) -> list[str]:
+    try:
+        pendulum.parse(str(value))
+    except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+        return ["start_date: is not an ISO 8601 date or date-time"]
+    return []
+
+
+def check_settings(config: Mapping) -> list[str]:
+    """Cross-field checks, one line per problem, each naming its setting; never echoes secrets."""
+    provider_name = config.get("provider")
+    if provider_name not in PROVIDER_NAMES:
+        return [f"provider: must be one of {', '.join(PROVIDER_NAMES)}"]
+    provider = get_provider(provider_name)
+    errors: list[str] = []
+    environment = config.get("environment", provider.default_environment)
+    if environment not in provider.environments:
+        errors.append(
+            f"environment: {provider_name} supports {', '.join(sorted(provider.environments))}"
+        )
+    if config.get("base_url"):
+        errors += _check_base_url(str(config["base_url"]))
+    if config.get("start_date") is not None:
+        errors += _check_start_date(config["start_date"])
+    page_size = config.get("page_size")
+    if page_size is not None and not 1 <= int(page_size) <= provider.max_page_size:
+        errors.append(f"page_size: must be between 1 and {provider.max_page_size}")
+    missing = [name for name in provider.credential_settings if not config.get(name)]
+    errors += [f"{name}: is required for provider {provider_name}" for name in missing]
+    if not missing:
+        errors += provider.check_credentials(config)
+    return errors
+
+
+def api_root(config: Mapping) -> str:
+    """The API root URL: the override when set, else the environment's host."""
+    if config.get("base_url"):
+        return str(config["base_url"]).rstrip("/")
+    provider = get_provider(config["provider"])
+    return provider.environments[config.get("environment", provider.default_environment)]
