@@ -1,10 +1,11 @@
-"""A plain ``pip install .`` must work: the wheel carries the schemas and runs without the checkout."""
+"""A plain ``pip install .`` works: the wheel carries the schemas and runs without the checkout."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -46,14 +47,21 @@ def test_the_wheel_carries_the_schemas_and_discovers_from_them(tmp_path):
         ],
         check=True,
     )
-    script = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]);"
-        "import tap_invoicing; from tap_invoicing.tap import TapInvoicing;"
-        "config = {'provider': 'cybersource', 'merchant_id': 'm', 'merchant_key_id': 'k',"
-        " 'merchant_secret_key': 'c2VjcmV0'};"
-        "print(json.dumps({'file': tap_invoicing.__file__,"
-        " 'streams': [s['tap_stream_id'] for s in TapInvoicing(config=config).catalog_dict['streams']],"
-        " 'fields': len(TapInvoicing(config=config).streams['invoices'].schema['properties'])}))"
+    script = textwrap.dedent(
+        """
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        import tap_invoicing
+        from tap_invoicing.tap import TapInvoicing
+        config = {"provider": "cybersource", "merchant_id": "m", "merchant_key_id": "k",
+                  "merchant_secret_key": "c2VjcmV0"}
+        tap = TapInvoicing(config=config)
+        print(json.dumps({
+            "file": tap_invoicing.__file__,
+            "streams": [entry["tap_stream_id"] for entry in tap.catalog_dict["streams"]],
+            "fields": len(tap.streams["invoices"].schema["properties"]),
+        }))
+        """
     )
     result = subprocess.run(
         [sys.executable, "-c", script, str(target)],

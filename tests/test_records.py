@@ -9,7 +9,6 @@ from jsonschema import Draft7Validator
 
 from tests.conftest import catalog_selecting, run_sync
 
-
 NUMERIC = re.compile(r"-?(\d+|\d*\.\d+)")
 
 
