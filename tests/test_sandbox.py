@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import formatdate
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -26,9 +25,6 @@ import requests
 from tap_invoicing.providers.cybersource.auth import (
     HttpSignatureAuth,
     decode_secret,
-    sign,
-    signature_header,
-    signing_string,
 )
 from tap_invoicing.sandbox import ActionNotAllowedError, Fault, Sandbox
 
@@ -52,26 +48,8 @@ def auth_for(sb: Sandbox, **override: str) -> HttpSignatureAuth:
 
 
 def signed_headers(sb: Sandbox, method: str, url: str, date: str) -> dict[str, str]:
-    """Headers signed by hand, so a test can choose the Date."""
-    creds = sb.credentials
-    parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    text = signing_string(
-        host=parts.netloc,
-        date=date,
-        method=method,
-        request_target=target,
-        merchant_id=creds.merchant_id,
-    )
-    signature = sign(decode_secret(creds.merchant_secret_key), text)
-    return {
-        "Host": parts.netloc,
-        "Date": date,
-        "v-c-merchant-id": creds.merchant_id,
-        "Signature": signature_header(
-            key_id=creds.merchant_key_id, method=method, signature=signature
-        ),
-    }
+    """Headers signed by the tap's own signer, with a Date the test chooses."""
+    return auth_for(sb).headers_for(method=method, url=url, body=None, date=date)
 
 
 def decimal_json(response: requests.Response) -> dict:

@@ -81,30 +81,41 @@ class HttpSignatureAuth(requests.auth.AuthBase):
         self._key = decode_secret(secret_b64)
 
     def __repr__(self) -> str:
-        return f"HttpSignatureAuth(merchant_id={self.merchant_id!r}, key_id=<hidden>)"
+        return "HttpSignatureAuth(<credentials hidden>)"
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        url = urlsplit(request.url)
-        method = (request.method or "GET").upper()
-        target = url.path + (f"?{url.query}" if url.query else "")
-        date = formatdate(usegmt=True)
+    def headers_for(
+        self, *, method: str, url: str, body: bytes | None, date: str
+    ) -> dict[str, str]:
+        """The authentication headers of one request: host, date, merchant id, digest, signature."""
+        parts = urlsplit(url)
+        method = method.upper()
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = {"Host": parts.netloc, "Date": date, "v-c-merchant-id": self.merchant_id}
         digest = None
         if method in BODY_METHODS:
-            body = request.body or b""
-            digest = body_digest(body.encode() if isinstance(body, str) else body)
-            request.headers["Digest"] = digest
+            digest = headers["Digest"] = body_digest(body or b"")
         text = signing_string(
-            host=url.netloc,
+            host=parts.netloc,
             date=date,
             method=method,
             request_target=target,
             merchant_id=self.merchant_id,
             digest=digest,
         )
-        request.headers["Host"] = url.netloc
-        request.headers["Date"] = date
-        request.headers["v-c-merchant-id"] = self.merchant_id
-        request.headers["Signature"] = signature_header(
+        headers["Signature"] = signature_header(
             key_id=self.key_id, method=method, signature=sign(self._key, text)
+        )
+        return headers
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Sign the request as it will be sent, dated now."""
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        request.headers.update(
+            self.headers_for(
+                method=request.method or "GET",
+                url=request.url or "",
+                body=body,
+                date=formatdate(usegmt=True),
+            )
         )
         return request
