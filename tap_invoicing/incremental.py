@@ -7,8 +7,9 @@ invoice that is still open. So a run re-reads the details of:
 - every invoice that is open now (anything about it may have changed);
 - every invoice that was open at the end of the previous run (it may have closed since): those
   ids live in a fixed-size Bloom filter, so the state does not grow with the account;
-- every invoice that is new since the previous run: listed ahead of the previous run's newest
-  invoices (the list is newest first), or created after the previous run's server clock.
+- every invoice that is new since the previous run: listed before the previous run's first
+  listed invoices or after its last ones (so either list order works: newest first, as the API
+  appears to list, or oldest first), or created after the previous run's server clock.
 
 A closed invoice that was already closed last time cannot change and costs no request. The new
 state is committed only when the whole list has been read, so an interrupted run repeats work
@@ -20,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,8 +30,8 @@ import pendulum
 
 from tap_invoicing.errors import StateError
 
-HEAD_SIZE = 10
-"""How many of the newest listed ids are kept to find where the previous run's list began."""
+EDGE_SIZE = 10
+"""How many of the first and of the last listed ids are kept to find the previous list's ends."""
 
 CREATED_MARGIN = timedelta(minutes=5)
 """Slack for ``createdDate``'s whole seconds against the server clock of the previous run."""
@@ -48,8 +50,8 @@ def parse_time(value: object) -> datetime | None:
 
 class OpenInvoiceFilter:
     """A Bloom filter of invoice ids: never a false negative, so an invoice that was open is
-    always re-read; a false positive (about 1 in 10,000 with 5,000 open invoices) costs one
-    extra detail request. Its size is fixed, so the state stays the same size for any account.
+    always re-read; a false positive (1 in 25,000 with 5,000 open invoices, 1 in 500 with
+    10,000) costs one extra detail request. Its fixed size keeps the state flat for any account.
     """
 
     bits = 1 << 17
@@ -101,12 +103,20 @@ class OpenInvoiceFilter:
         return cls(data)
 
 
+def _id_list(bookmark: Mapping, key: str) -> frozenset[str]:
+    ids = bookmark.get(key)
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise StateError(f"{key} in the state must be a list of invoice ids")
+    return frozenset(ids)
+
+
 @dataclass(frozen=True)
 class PreviousRun:
     """What the last complete run left in the bookmark."""
 
     server_time: datetime | None
     head_ids: frozenset[str]
+    tail_ids: frozenset[str]
     open_invoices: OpenInvoiceFilter
 
     @classmethod
@@ -117,44 +127,52 @@ class PreviousRun:
         """
         if "open_invoices" not in bookmark:
             return None
-        if not set(selected_streams) <= set(bookmark.get("streams", [])):
-            return None
-        head = bookmark.get("head_invoice_ids")
-        if not isinstance(head, list) or not all(isinstance(i, str) for i in head):
-            raise StateError("head_invoice_ids in the state must be a list of invoice ids")
-        return cls(
+        previous = cls(
             server_time=parse_time(bookmark.get("replication_key_value")),
-            head_ids=frozenset(head),
+            head_ids=_id_list(bookmark, "head_invoice_ids"),
+            tail_ids=_id_list(bookmark, "tail_invoice_ids"),
             open_invoices=OpenInvoiceFilter.from_state(bookmark["open_invoices"]),
         )
+        if not set(selected_streams) <= set(bookmark.get("streams", [])):
+            return None
+        return previous
 
 
 class InvoiceSyncPlan:
-    """Decides which listed invoices need a detail request, and builds the next bookmark."""
+    """Decides which listed invoices need a detail request, and builds the next bookmark.
+
+    Invoices are offered in list order, each once.
+    """
 
     def __init__(self, previous: PreviousRun | None) -> None:
         self.previous = previous
-        self._past_previous_head = False
+        self._passed_previous_head = False
+        self._reached_previous_tail = False
+        self._first_page_seen = False
         self._server_time: str | None = None
         self._head_ids: list[str] = []
+        self._tail_ids: deque[str] = deque(maxlen=EDGE_SIZE)
         self._open_now = OpenInvoiceFilter()
         self.skipped_unchanged = 0
 
     def note_page(self, server_time: str | None, ids: list[str]) -> None:
-        """The first page read fixes this run's clock and head; later pages change neither."""
-        if self._server_time is None and server_time:
+        """The first page read fixes this run's clock and first ids."""
+        if not self._first_page_seen:
+            self._first_page_seen = True
             self._server_time = server_time
-            self._head_ids = ids[:HEAD_SIZE]
+            self._head_ids = ids[:EDGE_SIZE]
 
     def needs_detail(self, invoice_id: str, *, is_open: bool, created: datetime | None) -> bool:
         """Whether this listed invoice may be new or changed since the previous run."""
+        self._tail_ids.append(invoice_id)
         previous = self.previous
         if previous is None or is_open:
             return True
-        if not self._past_previous_head:
-            if invoice_id not in previous.head_ids:
-                return True
-            self._past_previous_head = True
+        if invoice_id in previous.head_ids or invoice_id in previous.tail_ids:
+            self._passed_previous_head = True
+            self._reached_previous_tail |= invoice_id in previous.tail_ids
+        elif not self._passed_previous_head or self._reached_previous_tail:
+            return True
         if invoice_id in previous.open_invoices:
             return True
         if (
@@ -177,6 +195,7 @@ class InvoiceSyncPlan:
             "replication_key": replication_key,
             "streams": selected_streams,
             "head_invoice_ids": self._head_ids,
+            "tail_invoice_ids": list(self._tail_ids),
             "open_invoices": self._open_now.to_state(),
         }
         if self._server_time:

@@ -84,3 +84,29 @@ def test_discovery_lists_the_three_streams(sandbox, tmp_path):
     assert set(streams) == {"invoices", "invoice_line_items", "invoice_history"}
     assert streams["invoices"]["replication_key"] == "submitTimeUtc"
     assert sandbox.requests == []
+
+
+def test_a_damaged_state_fails_before_any_request_with_one_line(sandbox, tmp_path):
+    config_path, state_path = tmp_path / "config.json", tmp_path / "state.json"
+    config_path.write_text(json.dumps(sandbox.tap_config()))
+    bookmark = {"open_invoices": {"bits": 64, "hashes": 7, "data": ""}, "streams": ["invoices"]}
+    state_path.write_text(
+        json.dumps(
+            {
+                "bookmarks": {
+                    "invoices": {**bookmark, "head_invoice_ids": [], "tail_invoice_ids": []}
+                }
+            }
+        )
+    )
+    result = subprocess.run(
+        [TAP, "--config", str(config_path), "--state", str(state_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert any("not written by this version" in line for line in error_lines(result.stderr))
+    assert "Traceback" not in result.stderr
+    assert sandbox.requests == []
