@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 TARGET_VENV := .venv-target
+SINGER_TOOLS_VENV := .venv-singer-tools
 
 .PHONY: demo test lint clean
 
@@ -23,6 +24,13 @@ $(TARGET_VENV)/.installed:
 	$(TARGET_VENV)/bin/pip install --quiet target-jsonl==0.1.4
 	touch $@
 
+# singer-check-tap validates the tap's output in the tests; it pins libraries from 2017, so it is
+# kept in a virtualenv of its own too.
+$(SINGER_TOOLS_VENV)/.installed:
+	$(PYTHON) -m venv $(SINGER_TOOLS_VENV)
+	$(SINGER_TOOLS_VENV)/bin/pip install --quiet singer-tools==0.4.1
+	touch $@
+
 demo: $(VENV)/.installed $(TARGET_VENV)/.installed
 	VENV=$(VENV) TARGET_VENV=$(TARGET_VENV) bash scripts/demo.sh
 
@@ -30,8 +38,8 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+test: lint $(SINGER_TOOLS_VENV)/.installed
 	$(VENV)/bin/python -m pytest
 
 clean:
-	rm -rf $(VENV) $(TARGET_VENV) output .pytest_cache
+	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) output .pytest_cache

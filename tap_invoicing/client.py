@@ -18,25 +18,39 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+import requests
 from singer_sdk import Stream
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams import RESTStream
 
-from tap_invoicing.errors import AuthenticationFailedError
+from tap_invoicing.errors import AuthenticationFailedError, RetriesExhaustedError
 from tap_invoicing.incremental import InvoiceSyncPlan, PreviousRun, parse_time
 from tap_invoicing.pagination import ListingPaginator, OffsetListing
 from tap_invoicing.providers import get_provider
 from tap_invoicing.settings import api_root
 
 if TYPE_CHECKING:
-    import requests
-    from singer_sdk.helpers.types import Context, Record
+    from backoff.types import Details
+    from singer_sdk.helpers.types import Context, Record, RequestFunc
 
     from tap_invoicing.providers.base import Provider
 
 _DECODED = "_tap_invoicing_json"
+DEFAULT_REQUEST_TIMEOUT = 60.0
 MAX_RETRY_WAIT = 300.0
 """Never sleep longer than this on one retry, whatever ``Retry-After`` says."""
+TRANSIENT_ERRORS = (
+    ConnectionResetError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+"""What the SDK's request decorator retries besides RetriableAPIError."""
+AUTH_HEADERS = ("Signature", "Authorization")
+SIGNATURE_VALUE = re.compile(r'signature="([^"]+)"')
+MIN_SECRET_LENGTH = 6
+"""Shorter values are not worth masking: replacing them would garble ordinary text."""
 _NUMERIC = re.compile(r"-?(\d+|\d*\.\d+)")
 
 
@@ -78,10 +92,24 @@ def retry_after_seconds(exception: object) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def describe_prepared(request: requests.PreparedRequest) -> str:
+    """``GET /path`` of a request: no query, no headers, no credentials."""
+    return f"{request.method} {urlsplit(request.url or '').path}"
+
+
 def describe_request(response: requests.Response) -> str:
-    """``GET /path`` of the request behind a response: no query, no headers, no credentials."""
-    method = response.request.method if response.request is not None else "GET"
-    return f"{method} {urlsplit(response.url).path}"
+    """``GET /path`` of the request behind a response."""
+    return describe_prepared(response.request)
+
+
+def failure_reason(error: BaseException | None) -> str:
+    """What went wrong, in a few words: the HTTP status, or the kind of network failure."""
+    if isinstance(error, RetriableAPIError) and error.response is not None:
+        response = error.response
+        return f"HTTP {response.status_code} {response.reason}"
+    if isinstance(error, RetriableAPIError):
+        return str(error)
+    return type(error).__name__
 
 
 class InvoicingStream(RESTStream[int]):
@@ -136,8 +164,11 @@ class InvoicingStream(RESTStream[int]):
         return []
 
     def response_error_message(self, response: requests.Response) -> str:
-        """Status, method and path, plus a short excerpt of the body: never headers or query."""
+        """Status, method and path, plus a short excerpt of the body: never headers or query,
+        and never a credential or signature, even if the server echoes one back."""
         excerpt = response.text[:300].replace("\n", " ") if response.content else ""
+        for secret in self._secrets_of(response.request):
+            excerpt = excerpt.replace(secret, "[redacted]")
         return f"HTTP {response.status_code} {response.reason} on {describe_request(response)}" + (
             f": {excerpt}" if excerpt else ""
         )
@@ -154,6 +185,47 @@ class InvoicingStream(RESTStream[int]):
     def backoff_max_tries(self) -> int:
         """Eight tries span about two minutes of waiting: enough for a throttling burst."""
         return 8
+
+    @property
+    def timeout(self) -> float:
+        """The ``request_timeout`` setting: a silent server costs a minute, not the SDK's 5."""
+        return float(self.config.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
+
+    def backoff_handler(self, details: Details) -> None:
+        """One line per retry, naming the request and why, never its headers or query."""
+        request = details["args"][0]
+        self.logger.warning(
+            "Retrying %s in %.1f s (try %d of %d failed): %s",
+            describe_prepared(request),
+            details.get("wait", 0.0),
+            details["tries"],
+            self.backoff_max_tries(),
+            failure_reason(details.get("exception")),
+        )
+
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        """The SDK's retries; when they run out, one clear error naming the request."""
+        retrying = super().request_decorator(func)
+
+        def send(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            try:
+                return retrying(prepared, context)
+            except (RetriableAPIError, *TRANSIENT_ERRORS) as error:
+                msg = (
+                    f"{describe_prepared(prepared)} still failing after "
+                    f"{self.backoff_max_tries()} tries: {failure_reason(error)}"
+                )
+                raise RetriesExhaustedError(msg) from error
+
+        return send
+
+    def _secrets_of(self, request: requests.PreparedRequest) -> list[str]:
+        """The credential values and the authentication headers sent with a request."""
+        secrets = [str(self.config[name]) for name in self.provider.credential_settings]
+        for header in AUTH_HEADERS:
+            if value := request.headers.get(header):
+                secrets += [value, *SIGNATURE_VALUE.findall(value)]
+        return [secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH]
 
     @cached_property
     def _send(self) -> Any:

@@ -15,3 +15,7 @@ class AuthenticationFailedError(TapInvoicingError, FatalAPIError):
 
 class StateError(TapInvoicingError):
     """The state passed with --state cannot be used by this version of the tap."""
+
+
+class RetriesExhaustedError(TapInvoicingError):
+    """A request kept failing with transient errors until its tries ran out."""

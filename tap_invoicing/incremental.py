@@ -30,6 +30,9 @@ import pendulum
 
 from tap_invoicing.errors import StateError
 
+BOOKMARK_FORMAT = 1
+"""Bumped whenever the bookmark's meaning changes; other formats are refused, not guessed at."""
+
 EDGE_SIZE = 10
 """How many of the first and of the last listed ids are kept to find the previous list's ends."""
 
@@ -125,8 +128,15 @@ class PreviousRun:
 
         A stream selected for the first time has seen no invoice yet, so it needs a full pass.
         """
-        if "open_invoices" not in bookmark:
+        if "replication_key_value" not in bookmark and "format" not in bookmark:
             return None
+        if bookmark.get("format") != BOOKMARK_FORMAT:
+            msg = (
+                f"the invoices bookmark in the state was written by another version of "
+                f"tap-invoicing (format {bookmark.get('format', 'none')}; this version reads "
+                f"format {BOOKMARK_FORMAT}): run once without --state for a full pass"
+            )
+            raise StateError(msg)
         previous = cls(
             server_time=parse_time(bookmark.get("replication_key_value")),
             head_ids=_id_list(bookmark, "head_invoice_ids"),
@@ -192,6 +202,7 @@ class InvoiceSyncPlan:
     def next_bookmark(self, replication_key: str, selected_streams: list[str]) -> dict:
         """The bookmark to commit once the whole list has been read."""
         bookmark: dict = {
+            "format": BOOKMARK_FORMAT,
             "replication_key": replication_key,
             "streams": selected_streams,
             "head_invoice_ids": self._head_ids,

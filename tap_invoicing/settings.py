@@ -69,6 +69,11 @@ def config_schema() -> dict:
             th.IntegerType,
             description="Invoices per list page (cybersource: 1-1000, default 1000).",
         ),
+        th.Property(
+            "request_timeout",
+            th.IntegerType,
+            description="Seconds to wait for an API response before retrying (default 60).",
+        ),
     ).to_dict()
 
 
@@ -120,6 +125,9 @@ def check_settings(config: Mapping) -> list[str]:
     page_size = config.get("page_size")
     if page_size is not None and not 1 <= int(page_size) <= provider.max_page_size:
         errors.append(f"page_size: must be between 1 and {provider.max_page_size}")
+    timeout = config.get("request_timeout")
+    if timeout is not None and not 1 <= int(timeout) <= 3600:
+        errors.append("request_timeout: must be between 1 and 3600 seconds")
     missing = [name for name in provider.credential_settings if not config.get(name)]
     errors += [f"{name}: is required for provider {provider_name}" for name in missing]
     if not missing:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from singer_sdk import Stream, Tap
@@ -47,12 +49,54 @@ class TapInvoicing(Tap):
                     stream.requests_session.close()
 
 
+INPUT_FILES = {"--config": "settings", "--state": "state", "--catalog": "catalog"}
+
+
+def input_file_errors(argv: list[str]) -> list[str]:
+    """Unreadable or malformed --config/--state/--catalog files, one line each, checked before
+    the SDK reads them (it would answer with a traceback)."""
+    errors = []
+    for option, path in _file_arguments(argv):
+        try:
+            content = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as error:
+            errors.append(f"{option} {path}: cannot be read ({error.strerror or error})")
+            continue
+        except ValueError as error:
+            errors.append(f"{option} {path}: is not valid JSON ({error})")
+            continue
+        if not isinstance(content, dict):
+            errors.append(f"{option} {path}: must hold a JSON object of {INPUT_FILES[option]}")
+        elif option == "--catalog" and not isinstance(content.get("streams"), list):
+            errors.append(f"{option} {path}: must hold a Singer catalog with a streams list")
+    return errors
+
+
+def _file_arguments(argv: list[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for position, argument in enumerate(argv):
+        option, equals, value = argument.partition("=")
+        if option not in INPUT_FILES:
+            continue
+        path = value if equals else (argv[position + 1] if position + 1 < len(argv) else "")
+        if path and path != "ENV":
+            pairs.append((option, path))
+    return pairs
+
+
 def main() -> None:
-    """Console entry point: an expected failure ends the run with one line and exit status 1."""
+    """Console entry point: an expected failure ends the run with one line and exit status 1;
+    its traceback is logged at DEBUG level only."""
+    command = TapInvoicing.cli  # building the command also sets up the SDK's console logging
+    if errors := input_file_errors(sys.argv[1:]):
+        for error in errors:
+            TapInvoicing.logger.error("%s", error)
+        sys.exit(1)
     try:
-        TapInvoicing.cli()
+        command()
     except TapInvoicingError as error:
         TapInvoicing.logger.error("%s", error)
+        TapInvoicing.logger.debug("Traceback of the error above", exc_info=True)
         sys.exit(1)
 
 

@@ -1,19 +1,70 @@
-"""Fixtures: a fresh sandbox per test and a runner that syncs the real tap against it."""
+"""Fixtures: a fresh sandbox per test, runners for the real tap, and a watch for leaked secrets.
+
+Every test's captured output (logs at DEBUG level included) and every tap output the runners
+see is searched for the credentials the tests use: a leak fails the test that printed it.
+"""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tap_invoicing.sandbox import Sandbox
+from tap_invoicing.sandbox.cybersource.signature import Credentials
 from tap_invoicing.tap import TapInvoicing
+
+TAP = str(Path(sys.executable).parent / "tap-invoicing")
+"""The installed console script: CLI tests run the tap as users do."""
+
+WRONG_SECRET = base64.b64encode(b"not the sandbox's shared secret").decode()
+"""A well-formed secret the sandbox refuses; it must not be printed either."""
+
+SECRETS = {
+    value
+    for seed in range(100)
+    for value in (
+        Credentials.for_seed(seed).merchant_key_id,
+        Credentials.for_seed(seed).merchant_secret_key,
+    )
+} | {WRONG_SECRET, Credentials.for_seed(0).merchant_id}
+"""The sandbox credentials of every seed the tests use (seeds are small numbers)."""
+
+
+def secrets_in(text: str) -> set[str]:
+    """Credentials, or a signature header, found in some output."""
+    found = {secret for secret in SECRETS if secret in text}
+    return found | ({'signature="'} if 'signature="' in text else set())
+
+
+def run_cli(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the installed tap-invoicing command; its outputs must hold no secret."""
+    result = subprocess.run(
+        [TAP, *arguments], capture_output=True, text=True, timeout=600, check=False, env=env
+    )
+    assert not secrets_in(result.stdout + result.stderr)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """Fail a test whose captured stdout, stderr or logs show a credential."""
+    report = yield
+    leaked = set().union(*(secrets_in(content) for _, content in report.sections))
+    if leaked and report.passed:
+        report.outcome = "failed"
+        report.longrepr = f"secret values reached the captured output: {sorted(leaked)}"
+    return report
 
 
 @dataclass
@@ -46,6 +97,7 @@ def run_sync(config: dict, state: dict | None = None, catalog: dict | None = Non
     out = io.StringIO()
     with redirect_stdout(out):
         TapInvoicing(config=config, state=state, catalog=catalog).sync_all()
+    assert not secrets_in(out.getvalue())
     lines = out.getvalue().splitlines()
     return SyncResult([json.loads(line, parse_float=Decimal) for line in lines])
 

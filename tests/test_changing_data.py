@@ -1,0 +1,48 @@
+"""Invoices paid, cancelled or deleted while a sync runs: nothing crashes, nothing is lost."""
+
+from __future__ import annotations
+
+import logging
+
+from tests.conftest import run_sync
+
+
+def sent_invoices(sandbox) -> list[str]:
+    return [i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] == "SENT"]
+
+
+def test_invoices_paid_or_cancelled_mid_sync_arrive_by_the_next_run(sandbox, config):
+    sent = sent_invoices(sandbox)
+    early, late = sent[0], sent[-1]
+    changed = []
+
+    def change_on_the_second_page(incoming) -> None:
+        if incoming.kind == "list" and incoming.query.get("offset") != "0" and not changed:
+            changed.extend([early, late])
+            sandbox.pay(early)
+            sandbox.cancel(late)
+
+    sandbox.on_request(change_on_the_second_page)
+    first = run_sync(config)
+    second = run_sync(config, state=first.state)
+    latest = {r["id"]: r["status"] for r in first.records("invoices") + second.records("invoices")}
+    assert changed
+    assert latest[early] == "PAID"
+    assert latest[late] == "CANCELED"
+    assert set(sandbox.invoice_ids()) <= set(first.ids())
+
+
+def test_an_invoice_deleted_between_list_and_detail_is_logged_and_skipped(sandbox, config, caplog):
+    victim = sandbox.invoice_ids()[7]
+
+    def delete_before_its_detail(incoming) -> None:
+        if incoming.kind == "detail" and incoming.invoice_id == victim:
+            sandbox.delete(victim)
+
+    sandbox.on_request(delete_before_its_detail)
+    with caplog.at_level(logging.INFO):
+        result = run_sync(config)
+    assert victim not in result.ids()
+    assert set(result.ids()) == set(sandbox.invoice_ids())
+    assert f"Invoice {victim} vanished between list and detail (404)" in caplog.text
+    assert "59 emitted, 0 unchanged and skipped, 1 vanished" in caplog.text
