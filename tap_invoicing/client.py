@@ -103,11 +103,11 @@ def describe_request(response: requests.Response) -> str:
 
 
 def failure_reason(error: BaseException | None) -> str:
-    """What went wrong, in a few words: the HTTP status, or the kind of network failure."""
-    if isinstance(error, RetriableAPIError) and error.response is not None:
-        response = error.response
-        return f"HTTP {response.status_code} {response.reason}"
+    """What went wrong, in a few words: the HTTP error, the body's fault, or the network's."""
     if isinstance(error, RetriableAPIError):
+        response = error.response
+        if response is not None and response.status_code >= HTTPStatus.BAD_REQUEST:
+            return f"HTTP {response.status_code} {response.reason}"
         return str(error)
     return type(error).__name__
 
@@ -328,6 +328,7 @@ class InvoicesStream(InvoicingStream, abc.ABC):
             if invoice is None:
                 vanished += 1
                 self.logger.warning("Invoice %s vanished between list and detail (404)", invoice_id)
+                self._plan.note_status(invoice_id, is_open=True)  # should it return, read it again
                 continue
             invoice = numbers_as_decimals(invoice, self.schema)
             self._plan.note_status(invoice_id, is_open=self.is_open(self.invoice_status(invoice)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from tap_invoicing.sandbox import Fault
 from tests.conftest import run_sync
 
 
@@ -46,3 +47,12 @@ def test_an_invoice_deleted_between_list_and_detail_is_logged_and_skipped(sandbo
     assert set(result.ids()) == set(sandbox.invoice_ids())
     assert f"Invoice {victim} vanished between list and detail (404)" in caplog.text
     assert "59 emitted, 0 unchanged and skipped, 1 vanished" in caplog.text
+
+
+def test_an_invoice_missing_from_its_detail_once_is_read_again_next_run(sandbox, config):
+    victim = next(i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] == "PAID")
+    sandbox.inject(Fault(kind="status", status=404, path_prefix=f"/invoicing/v2/invoices/{victim}"))
+    first = run_sync(config)
+    assert victim not in first.ids()
+    second = run_sync(config, state=first.state)
+    assert victim in second.ids()

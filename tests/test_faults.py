@@ -151,19 +151,31 @@ def test_exhausted_retries_exit_non_zero_and_leave_the_previous_bookmark(sandbox
         )
 
 
+def no_waiting(self):
+    """A wait generator without waits, so a test can exhaust the retries quickly."""
+    yield 0.0
+    while True:
+        yield 0.0
+
+
 def test_a_connection_that_keeps_dropping_is_named_once_retries_run_out(
     sandbox, config, monkeypatch
 ):
-    def no_waiting(self):
-        yield 0.0
-        while True:
-            yield 0.0
-
     monkeypatch.setattr(InvoicingStream, "backoff_wait_generator", no_waiting)
     sandbox.inject(Fault(kind="drop", path_prefix=LIST, times=None))
     with pytest.raises(RetriesExhaustedError, match=f"^GET {LIST} still failing after 8 tries: "):
         run_sync(config)
     assert [r.status for r in sandbox.requests] == [0] * 8
+
+
+def test_a_body_that_stays_malformed_is_named_once_retries_run_out(sandbox, config, monkeypatch):
+    monkeypatch.setattr(InvoicingStream, "backoff_wait_generator", no_waiting)
+    sandbox.inject(Fault(kind="garbage", path_prefix=LIST, times=None))
+    with pytest.raises(RetriesExhaustedError) as failure:
+        run_sync(config)
+    assert str(failure.value) == (
+        f"GET {LIST} still failing after 8 tries: malformed JSON in the response to GET {LIST}"
+    )
 
 
 def test_an_error_body_echoing_a_credential_is_redacted(sandbox, config):
