@@ -91,18 +91,21 @@ def test_retry_after_is_honoured(sandbox, config):
     assert detail[throttled + 1].time - detail[throttled].time >= 2.0
 
 
+def always_unavailable(invoice_id: str) -> Fault:
+    """Every detail request for this invoice answers 503 (Retry-After: 0, so tries pass fast)."""
+    return Fault(
+        kind="status",
+        status=503,
+        headers={"Retry-After": "0"},
+        path_prefix=f"{DETAIL}{invoice_id}",
+        times=None,
+    )
+
+
 def test_exhausted_retries_name_the_request_and_commit_nothing(sandbox, config):
     first = run_sync(config)
     victim = an_open_invoice(sandbox)
-    sandbox.inject(
-        Fault(
-            kind="status",
-            status=503,
-            headers={"Retry-After": "0"},
-            path_prefix=f"{DETAIL}{victim}",
-            times=None,
-        )
-    )
+    sandbox.inject(always_unavailable(victim))
     with pytest.raises(RetriesExhaustedError) as failure:
         run_sync(config, state=first.state)
     message = str(failure.value)
@@ -116,15 +119,7 @@ def test_exhausted_retries_exit_non_zero_and_leave_the_previous_bookmark(sandbox
     first = run_sync(config)
     sandbox.pay(an_open_invoice(sandbox))
     victim = an_open_invoice(sandbox)
-    sandbox.inject(
-        Fault(
-            kind="status",
-            status=503,
-            headers={"Retry-After": "0"},
-            path_prefix=f"{DETAIL}{victim}",
-            times=None,
-        )
-    )
+    sandbox.inject(always_unavailable(victim))
     config_path, state_path = tmp_path / "config.json", tmp_path / "state.json"
     config_path.write_text(json.dumps(config))
     state_path.write_text(json.dumps(first.state))

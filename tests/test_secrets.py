@@ -14,6 +14,7 @@ import pytest
 
 from tap_invoicing.sandbox import Fault
 from tap_invoicing.sandbox.cybersource.signature import Credentials
+from tap_invoicing.tap import TapInvoicing
 from tests.conftest import WRONG_SECRET, run_cli, secrets_in
 
 
@@ -52,3 +53,10 @@ def test_no_secret_reaches_any_output_at_debug_level(sandbox, tmp_path, scenario
     result = run_cli("--config", str(path), env={**os.environ, "TAP_INVOICING_LOGLEVEL": "DEBUG"})
     assert "| DEBUG" in result.stderr, "the run logged at debug level"
     assert result.returncode == (0 if scenario == "success" else 1)
+
+
+def test_tls_verification_stays_on(sandbox):
+    config = {**sandbox.tap_config(), "base_url": "https://apitest.cybersource.com"}
+    stream = TapInvoicing(config=config).streams["invoices"]
+    assert stream.requests_session.verify is True
+    assert stream.url_base == "https://apitest.cybersource.com"
