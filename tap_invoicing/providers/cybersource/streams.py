@@ -57,6 +57,8 @@ class CyberSourceInvoicesStream(InvoicesStream):
     def page_total(self, payload: Any) -> int | None:
         """``totalInvoices``, which grows if invoices are created while we page."""
         total = payload.get("totalInvoices")
+        if isinstance(total, str) and total.isdigit():
+            return int(total)
         return total if isinstance(total, int) else None
 
     def page_server_time(self, payload: Any) -> str | None:
