@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -90,6 +91,41 @@ class SyncResult:
 
     def state_messages(self) -> list[dict]:
         return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+
+NUMERIC = re.compile(r"-?(\d+|\d*\.\d+)")
+
+
+def exact(value):
+    """Compare numbers by their digits, whether sent as JSON numbers or numeric strings:
+    Decimal("12.050") != Decimal("12.05") here, while "12.050" == Decimal("12.050")."""
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return ("number", str(value))
+    if isinstance(value, str) and NUMERIC.fullmatch(value):
+        return ("number", value)
+    if isinstance(value, dict):
+        return {key: exact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [exact(item) for item in value]
+    return value
+
+
+def without_clock(record: dict) -> dict:
+    """A record without ``submitTimeUtc``, the server's clock, which differs on every request."""
+    return {key: value for key, value in record.items() if key != "submitTimeUtc"}
+
+
+def everything(result: SyncResult) -> dict:
+    """All records of a run, per stream, in a form two runs can be compared by."""
+    return {
+        stream: sorted((exact(without_clock(r)) for r in result.records(stream)), key=repr)
+        for stream in ("invoices", "invoice_line_items", "invoice_history")
+    }
+
+
+def invoices_with_status(sandbox: Sandbox, status: str) -> list[str]:
+    """The sandbox's invoices in one status, in list order."""
+    return [i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] == status]
 
 
 def run_sync(config: dict, state: dict | None = None, catalog: dict | None = None) -> SyncResult:

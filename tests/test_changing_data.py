@@ -5,15 +5,11 @@ from __future__ import annotations
 import logging
 
 from tap_invoicing.sandbox import Fault
-from tests.conftest import run_sync
-
-
-def sent_invoices(sandbox) -> list[str]:
-    return [i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] == "SENT"]
+from tests.conftest import invoices_with_status, run_sync
 
 
 def test_invoices_paid_or_cancelled_mid_sync_arrive_by_the_next_run(sandbox, config):
-    sent = sent_invoices(sandbox)
+    sent = invoices_with_status(sandbox, "SENT")
     early, late = sent[0], sent[-1]
     changed = []
 
@@ -50,7 +46,7 @@ def test_an_invoice_deleted_between_list_and_detail_is_logged_and_skipped(sandbo
 
 
 def test_an_invoice_missing_from_its_detail_once_is_read_again_next_run(sandbox, config):
-    victim = next(i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] == "PAID")
+    victim = invoices_with_status(sandbox, "PAID")[0]
     sandbox.inject(Fault(kind="status", status=404, path_prefix=f"/invoicing/v2/invoices/{victim}"))
     first = run_sync(config)
     assert victim not in first.ids()

@@ -10,8 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tap_invoicing.sandbox import Sandbox
-from tests.conftest import TAP, run_sync
-from tests.test_faults import everything
+from tests.conftest import TAP, everything, invoices_with_status, run_sync
 
 
 def run_until_killed(tmp_path, config: dict, state: dict | None, records_before_kill: int) -> dict:
@@ -48,8 +47,7 @@ def test_resuming_after_sigkill_loses_nothing(tmp_path, killed_run):
         state = None
         if killed_run == "incremental":
             state = run_sync(config).state
-            sent = [i for i in sb.invoice_ids() if sb.invoice(i)["status"] == "SENT"]
-            for invoice_id in sent[:3]:
+            for invoice_id in invoices_with_status(sb, "SENT")[:3]:
                 sb.pay(invoice_id)
             sb.add(2)
         clean = run_sync(config, state=state)

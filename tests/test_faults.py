@@ -11,24 +11,10 @@ import pytest
 from tap_invoicing.client import InvoicingStream
 from tap_invoicing.errors import RetriesExhaustedError
 from tap_invoicing.sandbox import Fault
-from tests.conftest import TAP, run_sync
-from tests.test_records import exact
+from tests.conftest import TAP, everything, invoices_with_status, run_sync
 
 DETAIL = "/invoicing/v2/invoices/"
 LIST = "/invoicing/v2/invoices"
-
-
-def everything(result) -> dict:
-    return {
-        stream: sorted(
-            (
-                exact({k: v for k, v in r.items() if k != "submitTimeUtc"})
-                for r in result.records(stream)
-            ),
-            key=repr,
-        )
-        for stream in ("invoices", "invoice_line_items", "invoice_history")
-    }
 
 
 TRANSIENT_FAULTS = [
@@ -54,10 +40,6 @@ def fault_id(fault: Fault) -> str:
     status = fault.status if fault.kind == "status" else ""
     endpoint = "list" if fault.path_prefix == LIST else "detail"
     return f"{fault.kind}{status}-{endpoint}" + ("-retry-after" if fault.headers else "")
-
-
-def an_open_invoice(sandbox) -> str:
-    return next(i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] == "SENT")
 
 
 @pytest.mark.parametrize("fault", TRANSIENT_FAULTS, ids=[fault_id(f) for f in TRANSIENT_FAULTS])
@@ -104,7 +86,7 @@ def always_unavailable(invoice_id: str) -> Fault:
 
 def test_exhausted_retries_name_the_request_and_commit_nothing(sandbox, config):
     first = run_sync(config)
-    victim = an_open_invoice(sandbox)
+    victim = invoices_with_status(sandbox, "SENT")[0]
     sandbox.inject(always_unavailable(victim))
     with pytest.raises(RetriesExhaustedError) as failure:
         run_sync(config, state=first.state)
@@ -117,8 +99,8 @@ def test_exhausted_retries_name_the_request_and_commit_nothing(sandbox, config):
 
 def test_exhausted_retries_exit_non_zero_and_leave_the_previous_bookmark(sandbox, config, tmp_path):
     first = run_sync(config)
-    sandbox.pay(an_open_invoice(sandbox))
-    victim = an_open_invoice(sandbox)
+    sandbox.pay(invoices_with_status(sandbox, "SENT")[0])
+    victim = invoices_with_status(sandbox, "SENT")[0]
     sandbox.inject(always_unavailable(victim))
     config_path, state_path = tmp_path / "config.json", tmp_path / "state.json"
     config_path.write_text(json.dumps(config))

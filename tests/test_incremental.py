@@ -11,8 +11,7 @@ import pytest
 
 from tap_invoicing.sandbox import Fault, Sandbox
 from tap_invoicing.tap import TapInvoicing
-from tests.conftest import catalog_selecting, run_sync
-from tests.test_records import exact
+from tests.conftest import catalog_selecting, exact, run_sync
 
 CLOSED = {"PAID", "CANCELED"}
 

@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from jsonschema import Draft7Validator
 
-from tests.conftest import catalog_selecting, run_sync
-
-NUMERIC = re.compile(r"-?(\d+|\d*\.\d+)")
-
-
-def exact(value):
-    """Compare numbers by their digits, whether sent as JSON numbers or numeric strings:
-    Decimal("12.050") != Decimal("12.05") here, while "12.050" == Decimal("12.050")."""
-    if isinstance(value, Decimal | int) and not isinstance(value, bool):
-        return ("number", str(value))
-    if isinstance(value, str) and NUMERIC.fullmatch(value):
-        return ("number", value)
-    if isinstance(value, dict):
-        return {key: exact(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [exact(item) for item in value]
-    return value
-
-
-def without_clock(invoice: dict) -> dict:
-    return {key: value for key, value in invoice.items() if key != "submitTimeUtc"}
+from tests.conftest import catalog_selecting, exact, run_sync, without_clock
 
 
 def test_every_invoice_once_with_one_detail_request_each(sandbox, config):

@@ -10,7 +10,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import invoices_with_status, run_cli
 
 SINGER_CHECK_TAP = (
     Path(__file__).resolve().parent.parent / ".venv-singer-tools/bin/singer-check-tap"
@@ -41,7 +41,7 @@ def test_singer_check_tap_passes_on_a_full_run_and_on_the_state_run(sandbox, tmp
     assert SINGER_CHECK_TAP.exists(), "`make test` installs singer-tools in .venv-singer-tools"
     config, state = tmp_path / "config.json", tmp_path / "state.json"
     config.write_text(json.dumps({**sandbox.tap_config(), "page_size": 25}))
-    sent = [i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] == "SENT"]
+    sent = invoices_with_status(sandbox, "SENT")
 
     full = run_cli("--config", str(config))
     assert full.returncode == 0
