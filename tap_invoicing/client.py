@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import itertools
+import logging
 import re
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -19,15 +20,20 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from singer_sdk import Stream
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
 from tap_invoicing.errors import AuthenticationFailedError, RetriesExhaustedError
+from tap_invoicing.fetch import fetch_all
 from tap_invoicing.incremental import InvoiceSyncPlan, PreviousRun, parse_time
 from tap_invoicing.pagination import ListingPaginator, OffsetListing
+from tap_invoicing.progress import Progress
 from tap_invoicing.providers import get_provider
-from tap_invoicing.settings import api_root
+from tap_invoicing.settings import api_root, max_requests_per_second, max_workers
+from tap_invoicing.throttle import RequestGate
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -47,6 +53,8 @@ TRANSIENT_ERRORS = (
     requests.exceptions.ContentDecodingError,
 )
 """What the SDK's request decorator retries besides RetriableAPIError."""
+PAUSE_STATUSES = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE})
+"""Answers that mean the API wants fewer requests from us: every worker waits, not just one."""
 AUTH_HEADERS = ("Signature", "Authorization")
 SIGNATURE_VALUE = re.compile(r'signature="([^"]+)"')
 MIN_SECRET_LENGTH = 6
@@ -61,19 +69,30 @@ def decoded_json(response: requests.Response) -> Any:
     return response.__dict__[_DECODED]
 
 
-def numbers_as_decimals(value: Any, schema: Mapping) -> Any:
-    """Numeric strings become Decimal wherever the schema says number, with the same digits:
-    the API may send an amount as "12.050" or 12.050, the warehouse gets one numeric column."""
+def conform_to_schema(value: Any, schema: Mapping, unmapped: list[str], path: str = "") -> Any:
+    """The value as its schema describes it, as the SDK's type conformance would leave it, in one
+    walk: numeric strings become Decimal wherever the schema says number, with the same digits
+    (the API may send an amount as "12.050" or 12.050; the warehouse gets one numeric column),
+    and properties the schema does not declare are dropped, their paths added to ``unmapped``."""
     if isinstance(value, str):
         numeric = "number" in schema.get("type", ()) and _NUMERIC.fullmatch(value)
         return Decimal(value) if numeric else value
     if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        return {
-            key: numbers_as_decimals(item, properties.get(key, {})) for key, item in value.items()
-        }
+        properties = schema.get("properties")
+        if properties is None:
+            return value
+        conformed = {}
+        for key, item in value.items():
+            if key in properties:
+                conformed[key] = conform_to_schema(item, properties[key], unmapped, f"{path}{key}.")
+            elif schema.get("additionalProperties"):
+                conformed[key] = item
+            else:
+                unmapped.append(f"{path}{key}")
+        return conformed
     if isinstance(value, list):
-        return [numbers_as_decimals(item, schema.get("items", {})) for item in value]
+        items = schema.get("items", {})
+        return [conform_to_schema(item, items, unmapped, path) for item in value]
     return value
 
 
@@ -131,6 +150,27 @@ class InvoicingStream(RESTStream[int]):
     def authenticator(self) -> requests.auth.AuthBase:
         """The provider's request signer, built once per stream."""
         return self.provider.make_auth(self.config)
+
+    @cached_property
+    def request_gate(self) -> RequestGate:
+        """The rate cap and shared pauses of the run (the invoices stream makes every request)."""
+        return RequestGate(max_requests_per_second(self.config), self.logger)
+
+    @cached_property
+    def requests_session(self) -> requests.Session:
+        """One session, its connection pool sized for every worker plus the list reader.
+
+        Proxy and CA-bundle variables are read from the environment once: requests would
+        otherwise re-read them on every request, which cost more than signing it.
+        """
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_workers(self.config) + 1)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        environment = session.merge_environment_settings(self.url_base, {}, None, None, None)
+        session.proxies, session.verify = environment["proxies"], environment["verify"]
+        session.trust_env = False
+        return session
 
     @property
     def http_headers(self) -> dict:
@@ -192,20 +232,37 @@ class InvoicingStream(RESTStream[int]):
         return float(self.config.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
 
     def backoff_handler(self, details: Details) -> None:
-        """One line per retry, naming the request and why, never its headers or query."""
-        request = details["args"][0]
-        self.logger.warning(
+        """One line per retry, naming the request and why, never its headers or query.
+
+        A 429 or 503 pauses every request instead, and that pause is logged once for all the
+        workers it stops.
+        """
+        request, error = details["args"][0], details.get("exception")
+        response = getattr(error, "response", None)
+        is_pause = response is not None and response.status_code in PAUSE_STATUSES
+        if is_pause:
+            self.request_gate.pause(
+                details["wait"], f"{failure_reason(error)} on {describe_prepared(request)}"
+            )
+        self.logger.log(
+            logging.DEBUG if is_pause else logging.WARNING,
             "Retrying %s in %.1f s (try %d of %d failed): %s",
             describe_prepared(request),
             details.get("wait", 0.0),
             details["tries"],
             self.backoff_max_tries(),
-            failure_reason(details.get("exception")),
+            failure_reason(error),
         )
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        """The SDK's retries; when they run out, one clear error naming the request."""
-        retrying = super().request_decorator(func)
+        """The SDK's retries, each try waiting its turn at the gate; when they run out, one
+        clear error naming the request."""
+
+        def one_try(prepared: requests.PreparedRequest, context: Context | None) -> Any:
+            self.request_gate.wait_turn()
+            return func(prepared, context)
+
+        retrying = super().request_decorator(one_try)
 
         def send(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
             try:
@@ -248,16 +305,28 @@ class InvoicesStream(InvoicingStream, abc.ABC):
 
     name = "invoices"
     is_sorted = False
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    """Conformed by ``conform_to_schema`` on the worker threads, not again on the main one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unmapped_seen: set[tuple[str, ...]] = set()
 
     @property
     def page_size(self) -> int:
         """The ``page_size`` setting, else the provider's default."""
         return int(self.config.get("page_size") or self.provider.default_page_size)
 
-    @property
+    @cached_property
     def start_date(self) -> datetime | None:
         """Invoices whose latest activity is older than this are not emitted."""
         return parse_time(self.config.get("start_date"))
+
+    def _before_start_date(self, invoice: Mapping) -> bool:
+        if self.start_date is None:
+            return False
+        activity = self.last_activity(invoice)
+        return activity is not None and activity < self.start_date
 
     # What each provider describes about its API.
 
@@ -316,34 +385,49 @@ class InvoicesStream(InvoicingStream, abc.ABC):
         yield from (item for item, is_new in zip(items, fresh, strict=True) if is_new)
 
     def get_records(self, context: Context | None) -> Iterator[dict]:
-        """Invoices new or changed since the last run; commits the bookmark after a full pass."""
+        """Invoices new or changed since the last run; commits the bookmark after a full pass.
+
+        List pages are read in order on this thread; details are fetched by ``max_workers``
+        workers and emitted as they arrive. The bookmark is written only after the last one.
+        """
         selected = self.selected_family()
         self._listing = OffsetListing(self.page_size)
         self._plan = InvoiceSyncPlan(PreviousRun.from_state(self.stream_state, selected))
+        self._progress = Progress(self.logger)
         if self._plan.previous is None:
             self.logger.info("No usable bookmark: reading every invoice's detail")
+        for child in self._selected_children():
+            child._write_schema_message()
         emitted = vanished = 0
-        for invoice_id in self._ids_to_detail(self.request_records(context)):
-            invoice = self.request_json(self.detail_url(invoice_id))
+        details = fetch_all(
+            self._ids_to_detail(self.request_records(context)),
+            self._fetch_detail,
+            workers=max_workers(self.config),
+            on_abort=self.request_gate.stop,
+        )
+        for invoice_id, invoice in details:
+            self._progress.advance(self._listing.total, fetched=True)
             if invoice is None:
                 vanished += 1
                 self.logger.warning("Invoice %s vanished between list and detail (404)", invoice_id)
                 self._plan.note_status(invoice_id, is_open=True)  # should it return, read it again
                 continue
-            invoice = numbers_as_decimals(invoice, self.schema)
             self._plan.note_status(invoice_id, is_open=self.is_open(self.invoice_status(invoice)))
-            activity = self.last_activity(invoice)
-            if self.start_date and activity and activity < self.start_date:
+            if self._before_start_date(invoice):
                 continue
             emitted += 1
             yield invoice
         self.stream_state.update(self._plan.next_bookmark(self.replication_key, selected))
         self.logger.info(
-            "Invoice list read: %d emitted, %d unchanged and skipped, %d vanished",
+            "Invoice list read: %s; %d emitted, %d unchanged and skipped, %d vanished",
+            self._progress.summary(self._listing.total),
             emitted,
             self._plan.skipped_unchanged,
             vanished,
         )
+        for child in self._selected_children():
+            with child.get_record_counter() as counter:
+                counter.increment(child.records_written)
 
     def _ids_to_detail(self, summaries: Iterable[dict]) -> Iterator[str]:
         for summary in summaries:
@@ -353,6 +437,30 @@ class InvoicesStream(InvoicingStream, abc.ABC):
                 invoice_id, is_open=is_open, created=self.summary_created(summary)
             ):
                 yield invoice_id
+            else:
+                self._progress.advance(self._listing.total, fetched=False)
+
+    def _fetch_detail(self, invoice_id: str) -> dict | None:
+        """One invoice's detail conformed to the schema (on a worker thread); None on 404."""
+        invoice = self.request_json(self.detail_url(invoice_id))
+        if invoice is None:
+            return None
+        unmapped: list[str] = []
+        invoice = conform_to_schema(invoice, self.schema, unmapped)
+        if unmapped:
+            self._warn_unmapped(tuple(unmapped))
+        return invoice
+
+    def _warn_unmapped(self, paths: tuple[str, ...]) -> None:
+        """Warn once per set of undeclared properties, not once per invoice."""
+        if paths not in self._unmapped_seen:
+            self._unmapped_seen.add(paths)
+            self.logger.warning(
+                "Properties %s were present in the '%s' stream but not found in its schema: "
+                "not extracted",
+                ", ".join(paths),
+                self.name,
+            )
 
     def selected_family(self) -> list[str]:
         """This stream and its children that are selected: a bookmark serves only these."""
@@ -361,7 +469,20 @@ class InvoicesStream(InvoicingStream, abc.ABC):
 
     def get_child_context(self, record: Record, context: Context | None) -> dict:
         """Children read their records from the detail itself: no request of their own."""
-        return {"invoiceId": self.summary_id(record), "invoice": record}
+        return {"invoice": record}
+
+    def _sync_children(self, child_context: Context | None) -> None:
+        """Write the selected children's records of one invoice, right after the invoice."""
+        invoice = child_context["invoice"] if child_context else {}
+        for child in self._selected_children():
+            child.write_records_of(invoice)
+
+    def _selected_children(self) -> list[InvoiceChildStream]:
+        return [
+            child
+            for child in self.child_streams
+            if child.selected and isinstance(child, InvoiceChildStream)
+        ]
 
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None
@@ -375,26 +496,24 @@ class InvoicesStream(InvoicingStream, abc.ABC):
 
 
 class InvoiceChildStream(Stream, abc.ABC):
-    """Records that hang off one invoice detail, emitted along with their invoice."""
+    """Records that hang off one invoice detail, written by the invoices stream with each invoice.
 
-    state_partitioning_keys: ClassVar[tuple[str, ...]] = ()
-    """One bookmark for the stream, not one partition per invoice: the state stays small."""
+    They are parts of a record already fetched, so they are not synced per invoice the way the
+    SDK syncs a child that requests its own data: that would cost a SCHEMA message, six log lines
+    and state bookkeeping for every invoice.
+    """
 
-    @property
-    def emit_activate_version_messages(self) -> bool:
-        """Never: a run carries only changed invoices' children, and ACTIVATE_VERSION would
-        make the target delete every other invoice's rows."""
-        return False
+    records_written = 0
 
-    def preprocess_context(self, context: Context) -> Context:
-        """Take the invoice detail out of the context before the SDK freezes it: the SDK logs
-        contexts in its metrics, and a whole invoice there is noise and customer data."""
-        self._invoice = context["invoice"]
-        return {"invoiceId": context["invoiceId"]}
+    def write_records_of(self, invoice: Mapping) -> None:
+        """Write this stream's records within one invoice."""
+        for record in self.records_of(invoice):
+            self._write_record_message(record)
+            self.records_written += 1
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        """The records of the invoice taken from the context."""
-        yield from self.records_of(self._invoice)
+        """The records of the invoice in ``context``, for callers that sync a child directly."""
+        yield from self.records_of(context["invoice"] if context else {})
 
     @abc.abstractmethod
     def records_of(self, invoice: Mapping) -> Iterable[dict]:

@@ -30,10 +30,12 @@ class OffsetListing:
         self.offset = 0
         self.finished = False
         self.step_backs = 0
+        self.total: int | None = None
         self._seen: set[str] = set()
 
     def accept(self, ids: list[str], total: int | None) -> list[bool]:
         """Record the page read at ``self.offset``; return, per id, whether it is new."""
+        self.total = total
         fresh = []
         for invoice_id in ids:
             fresh.append(invoice_id not in self._seen)

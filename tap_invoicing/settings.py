@@ -11,6 +11,10 @@ from singer_sdk import typing as th
 
 from tap_invoicing.providers import PROVIDER_NAMES, get_provider
 
+DEFAULT_MAX_WORKERS = 8
+MAX_WORKERS = 64
+MAX_REQUESTS_PER_SECOND = 1000
+
 
 def config_schema() -> dict:
     """Settings shared by every provider, plus each provider's credentials."""
@@ -74,6 +78,22 @@ def config_schema() -> dict:
             th.IntegerType,
             description="Seconds to wait for an API response before retrying (default 60).",
         ),
+        th.Property(
+            "max_workers",
+            th.IntegerType,
+            description=(
+                f"Invoice details requested at once (1-{MAX_WORKERS}, default "
+                f"{DEFAULT_MAX_WORKERS}; 1 fetches one at a time)."
+            ),
+        ),
+        th.Property(
+            "max_requests_per_second",
+            th.NumberType,
+            description=(
+                "Cap on all requests of a run together, e.g. 5 or 0.5 "
+                "(default: none for cybersource)."
+            ),
+        ),
     ).to_dict()
 
 
@@ -128,6 +148,14 @@ def check_settings(config: Mapping) -> list[str]:
     timeout = config.get("request_timeout")
     if timeout is not None and not 1 <= int(timeout) <= 3600:
         errors.append("request_timeout: must be between 1 and 3600 seconds")
+    workers = config.get("max_workers")
+    if workers is not None and not 1 <= int(workers) <= MAX_WORKERS:
+        errors.append(f"max_workers: must be between 1 and {MAX_WORKERS}")
+    rate = config.get("max_requests_per_second")
+    if rate is not None and not 0 < float(rate) <= MAX_REQUESTS_PER_SECOND:
+        errors.append(
+            f"max_requests_per_second: must be above 0 and at most {MAX_REQUESTS_PER_SECOND}"
+        )
     missing = [name for name in provider.credential_settings if not config.get(name)]
     errors += [f"{name}: is required for provider {provider_name}" for name in missing]
     if not missing:
@@ -141,3 +169,15 @@ def api_root(config: Mapping) -> str:
         return str(config["base_url"]).rstrip("/")
     provider = get_provider(config["provider"])
     return provider.environments[config.get("environment", provider.default_environment)]
+
+
+def max_workers(config: Mapping) -> int:
+    """The ``max_workers`` setting, else the default."""
+    return int(config.get("max_workers") or DEFAULT_MAX_WORKERS)
+
+
+def max_requests_per_second(config: Mapping) -> float | None:
+    """The ``max_requests_per_second`` setting, else the limit the provider documents."""
+    if config.get("max_requests_per_second") is not None:
+        return float(config["max_requests_per_second"])
+    return get_provider(config["provider"]).default_max_requests_per_second

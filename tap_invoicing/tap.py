@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from singer_sdk import Stream, Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.streams import RESTStream
 
@@ -22,6 +23,9 @@ class TapInvoicing(Tap):
     name = "tap-invoicing"
     package_name = "tap-invoicing"
     config_jsonschema = config_schema()
+    message_writer_class = MsgSpecWriter
+    """msgspec encodes a message about ten times faster than the SDK's default writer (measured
+    with bench/throughput.py), and writes a Decimal with its own digits: ``12.050`` stays so."""
 
     def __init__(self, *, validate_config: bool = True, **kwargs: Any) -> None:
         """Check what the JSON schema cannot (credentials per provider, URLs, dates) up front,

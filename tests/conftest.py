@@ -128,9 +128,20 @@ def invoices_with_status(sandbox: Sandbox, status: str) -> list[str]:
     return [i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] == status]
 
 
+class CapturedStdout(io.TextIOWrapper):
+    """A stand-in stdout with the binary ``buffer`` the tap's msgspec writer writes to."""
+
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO(), encoding="utf-8")
+
+    def getvalue(self) -> str:
+        self.flush()
+        return self.buffer.getvalue().decode()
+
+
 def run_sync(config: dict, state: dict | None = None, catalog: dict | None = None) -> SyncResult:
     """Run the tap in-process (real HTTP to the sandbox) and collect what it wrote to stdout."""
-    out = io.StringIO()
+    out = CapturedStdout()
     with redirect_stdout(out):
         TapInvoicing(config=config, state=state, catalog=catalog).sync_all()
     assert not secrets_in(out.getvalue())

@@ -10,7 +10,7 @@ import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_invoicing.client import numbers_as_decimals, retry_after_seconds
+from tap_invoicing.client import conform_to_schema, retry_after_seconds
 
 
 def throttled(retry_after: str | None) -> RetriableAPIError:
@@ -49,10 +49,42 @@ def test_numeric_strings_become_exact_decimals_only_where_the_schema_says_number
         }
     }
     record = {"amount": "12.050", "sku": "0042", "lines": [{"price": "-0.10"}, {"price": "n/a"}]}
-    converted = numbers_as_decimals(record, schema)
+    unmapped: list[str] = []
+    converted = conform_to_schema(record, schema, unmapped)
     assert converted == {
         "amount": Decimal("12.050"),
         "sku": "0042",
         "lines": [{"price": Decimal("-0.10")}, {"price": "n/a"}],
     }
     assert str(converted["amount"]) == "12.050"
+    assert unmapped == []
+
+
+def test_properties_the_schema_does_not_declare_are_dropped_and_named():
+    schema = {
+        "properties": {
+            "id": {"type": "string"},
+            "customer": {"type": "object", "properties": {"name": {"type": "string"}}},
+            "lines": {"items": {"properties": {"sku": {"type": "string"}}}},
+            "extra": {"type": "object", "properties": {}, "additionalProperties": True},
+            "free": {"type": "object"},
+        }
+    }
+    record = {
+        "id": "1",
+        "surprise": 1,
+        "customer": {"name": "Ana", "vip": True},
+        "lines": [{"sku": "a", "colour": "red"}],
+        "extra": {"anything": 1},
+        "free": {"whatever": {"deep": 2}},
+    }
+    unmapped: list[str] = []
+    converted = conform_to_schema(record, schema, unmapped)
+    assert converted == {
+        "id": "1",
+        "customer": {"name": "Ana"},
+        "lines": [{"sku": "a"}],
+        "extra": {"anything": 1},
+        "free": {"whatever": {"deep": 2}},
+    }
+    assert unmapped == ["surprise", "customer.vip", "lines.colour"]

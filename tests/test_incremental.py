@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from contextlib import redirect_stdout
 from decimal import Decimal
-from io import StringIO
 
 import pytest
 
 from tap_invoicing.sandbox import Fault, Sandbox
 from tap_invoicing.tap import TapInvoicing
-from tests.conftest import catalog_selecting, exact, run_sync
+from tests.conftest import CapturedStdout, catalog_selecting, exact, run_sync
 
 CLOSED = {"PAID", "CANCELED"}
 
@@ -116,7 +115,7 @@ def test_a_failed_run_leaves_the_previous_bookmark(sandbox, config):
 
 def test_failed_first_run_emits_no_bookmark(sandbox, config):
     sandbox.inject(Fault(kind="status", status=400, path_prefix="/invoicing/v2/invoices/", after=3))
-    out = StringIO()
+    out = CapturedStdout()
     with redirect_stdout(out), pytest.raises(Exception, match="HTTP 400"):
         TapInvoicing(config=config).sync_all()
     states = [

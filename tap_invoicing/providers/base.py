@@ -25,3 +25,5 @@ class Provider:
     make_auth: Callable[[Mapping], requests.auth.AuthBase]
     check_credentials: Callable[[Mapping], list[str]]
     stream_types: tuple[type[Stream], ...]
+    default_max_requests_per_second: float | None = None
+    """The request rate the API documents as its limit, if it documents one."""

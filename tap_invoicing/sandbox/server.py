@@ -197,10 +197,10 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             server.log.notify(
                 IncomingRequest(request.method, path, request.query, route.kind, route.invoice_id)
             )
-            if server.latency:
-                time.sleep(server.latency)
             fault = server.faults.pick(request.method, path)
             response = self._respond(request, fault)
+            # The latency covers the sandbox's own work, as a real API's round trip covers its.
+            time.sleep(max(0.0, arrived + server.latency - time.monotonic()))
         except Exception as error:
             server.record_error(error)
             fault, response = None, json_response(500, {"message": f"sandbox error: {error!r}"})

@@ -1,0 +1,107 @@
+"""Fetching many resources at once with a bounded number in flight.
+
+The invoicing APIs answer one invoice per request, so a run's time is the round trips; workers
+overlap them. At most ``2 * workers`` fetches are submitted and not yet handed back, so memory
+stays flat however long the list is.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+IN_FLIGHT_PER_WORKER = 2
+"""Fetches submitted per worker: enough that no worker idles while the caller emits results."""
+
+
+class _Workers:
+    """Daemon threads running submitted calls, handing back outcomes as they complete.
+
+    Daemon, unlike ``ThreadPoolExecutor``'s: when a run fails, the process must exit at once,
+    not after every worker's backoff sleep or hung request has run its course.
+    """
+
+    def __init__(self, count: int, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], Any] | None] = queue.SimpleQueue()
+        self._outcomes: queue.SimpleQueue[tuple[Any, BaseException | None]] = queue.SimpleQueue()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, call: Callable[[], Any]) -> None:
+        """Queue a call for the next free worker."""
+        self._jobs.put(call)
+
+    def next_outcome(self) -> Any:
+        """The result of the next call to complete, or its exception raised."""
+        result, error = self._outcomes.get()
+        if error is not None:
+            raise error
+        return result
+
+    def close(self) -> None:
+        """Let each worker finish its current call and end; calls not yet started are dropped."""
+        self._closed = True
+        for _ in self._threads:
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (call := self._jobs.get()) is not None:
+            if self._closed:
+                continue
+            try:
+                self._outcomes.put((call(), None))
+            except BaseException as error:
+                self._outcomes.put((None, error))
+
+
+def _paired(fetch: Callable[[Item], Result], item: Item) -> tuple[Item, Result]:
+    return item, fetch(item)
+
+
+def fetch_all(
+    items: Iterable[Item],
+    fetch: Callable[[Item], Result],
+    *,
+    workers: int,
+    on_abort: Callable[[], None],
+) -> Iterator[tuple[Item, Result]]:
+    """``(item, fetch(item))`` for every item, in the order the fetches complete.
+
+    ``items`` is consumed lazily, on the caller's thread, only as fast as fetches complete. With
+    one worker everything runs on the caller's thread, in order. If a fetch raises, or the caller
+    stops early, ``on_abort`` is called (to stop requests still retrying), the fetches not yet
+    started are dropped, and the error propagates.
+    """
+    if workers <= 1:
+        for item in items:
+            yield item, fetch(item)
+        return
+    pool = _Workers(workers, name="fetch")
+    in_flight = 0
+    completed = False
+    try:
+        for item in items:
+            pool.submit(partial(_paired, fetch, item))
+            in_flight += 1
+            if in_flight >= IN_FLIGHT_PER_WORKER * workers:
+                in_flight -= 1
+                yield pool.next_outcome()
+        while in_flight:
+            in_flight -= 1
+            yield pool.next_outcome()
+        completed = True
+    finally:
+        pool.close()
+        if not completed:
+            on_abort()
