@@ -11,6 +11,7 @@ import itertools
 import logging
 import re
 from collections.abc import Generator, Iterable, Iterator, Mapping
+from contextlib import closing
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -311,6 +312,7 @@ class InvoicesStream(InvoicingStream, abc.ABC):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._unmapped_seen: set[tuple[str, ...]] = set()
+        self._children: list[InvoiceChildStream] = []
 
     @property
     def page_size(self) -> int:
@@ -396,7 +398,12 @@ class InvoicesStream(InvoicingStream, abc.ABC):
         self._progress = Progress(self.logger)
         if self._plan.previous is None:
             self.logger.info("No usable bookmark: reading every invoice's detail")
-        for child in self._selected_children():
+        self._children = [
+            child
+            for child in self.child_streams
+            if child.selected and isinstance(child, InvoiceChildStream)
+        ]
+        for child in self._children:
             child._write_schema_message()
         emitted = vanished = 0
         details = fetch_all(
@@ -405,18 +412,22 @@ class InvoicesStream(InvoicingStream, abc.ABC):
             workers=max_workers(self.config),
             on_abort=self.request_gate.stop,
         )
-        for invoice_id, invoice in details:
-            self._progress.advance(self._listing.total, fetched=True)
-            if invoice is None:
-                vanished += 1
-                self.logger.warning("Invoice %s vanished between list and detail (404)", invoice_id)
-                self._plan.note_status(invoice_id, is_open=True)  # should it return, read it again
-                continue
-            self._plan.note_status(invoice_id, is_open=self.is_open(self.invoice_status(invoice)))
-            if self._before_start_date(invoice):
-                continue
-            emitted += 1
-            yield invoice
+        with closing(details):  # a run that stops early stops its workers too
+            for invoice_id, invoice in details:
+                self._progress.advance(self._listing.total, fetched=True)
+                if invoice is None:
+                    vanished += 1
+                    self.logger.warning(
+                        "Invoice %s vanished between list and detail (404)", invoice_id
+                    )
+                    self._plan.note_status(invoice_id, is_open=True)  # if it returns, read it
+                    continue
+                status = self.invoice_status(invoice)
+                self._plan.note_status(invoice_id, is_open=self.is_open(status))
+                if self._before_start_date(invoice):
+                    continue
+                emitted += 1
+                yield invoice
         self.stream_state.update(self._plan.next_bookmark(self.replication_key, selected))
         self.logger.info(
             "Invoice list read: %s; %d emitted, %d unchanged and skipped, %d vanished",
@@ -425,7 +436,7 @@ class InvoicesStream(InvoicingStream, abc.ABC):
             self._plan.skipped_unchanged,
             vanished,
         )
-        for child in self._selected_children():
+        for child in self._children:
             with child.get_record_counter() as counter:
                 counter.increment(child.records_written)
 
@@ -474,15 +485,8 @@ class InvoicesStream(InvoicingStream, abc.ABC):
     def _sync_children(self, child_context: Context | None) -> None:
         """Write the selected children's records of one invoice, right after the invoice."""
         invoice = child_context["invoice"] if child_context else {}
-        for child in self._selected_children():
+        for child in self._children:
             child.write_records_of(invoice)
-
-    def _selected_children(self) -> list[InvoiceChildStream]:
-        return [
-            child
-            for child in self.child_streams
-            if child.selected and isinstance(child, InvoiceChildStream)
-        ]
 
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None
@@ -502,6 +506,10 @@ class InvoiceChildStream(Stream, abc.ABC):
     SDK syncs a child that requests its own data: that would cost a SCHEMA message, six log lines
     and state bookkeeping for every invoice.
     """
+
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    """The records are parts of an invoice already conformed to the invoices schema, whose
+    nested definitions the child schemas mirror: conforming them again would change nothing."""
 
     records_written = 0
 

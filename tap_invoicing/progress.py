@@ -45,8 +45,9 @@ class Progress:
         """One more invoice handled; logs a progress line when one is due."""
         self.done += 1
         self.fetched += fetched
-        if self._clock() - self._last_report >= self._every:
-            self._last_report = self._clock()
+        now = self._clock()
+        if now - self._last_report >= self._every:
+            self._last_report = now
             self._logger.info("Progress: %s", self.summary(total))
 
     def summary(self, total: int | None) -> str:

@@ -6,9 +6,9 @@ import ipaddress
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-import pendulum
 from singer_sdk import typing as th
 
+from tap_invoicing.incremental import parse_time
 from tap_invoicing.providers import PROVIDER_NAMES, get_provider
 
 DEFAULT_MAX_WORKERS = 8
@@ -119,9 +119,7 @@ def _check_base_url(value: str) -> list[str]:
 
 
 def _check_start_date(value: object) -> list[str]:
-    try:
-        pendulum.parse(str(value))
-    except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+    if parse_time(value) is None:
         return ["start_date: is not an ISO 8601 date or date-time"]
     return []
 

@@ -47,6 +47,11 @@ def assert_one_clear_failure(result: subprocess.CompletedProcess, expected: str)
         ({"start_date": "last tuesday"}, "start_date: is not an ISO 8601 date"),
         ({"page_size": 5000}, "page_size: must be between 1 and 1000"),
         ({"request_timeout": 0}, "request_timeout: must be between 1 and 3600 seconds"),
+        ({"max_workers": 0}, "max_workers: must be between 1 and 64"),
+        ({"max_workers": 500}, "max_workers: must be between 1 and 64"),
+        ({"max_workers": "eight"}, "is not of type 'integer', 'null' in config['max_workers']"),
+        ({"max_requests_per_second": 0}, "max_requests_per_second: must be above 0"),
+        ({"max_requests_per_second": -2.5}, "max_requests_per_second: must be above 0"),
     ],
 )
 def test_a_bad_setting_fails_before_any_request_naming_the_setting(

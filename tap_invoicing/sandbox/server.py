@@ -182,8 +182,13 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the request log is the record, and test output stays readable."""
 
+    def parse_request(self) -> bool:
+        """Note the arrival as the request line is in: the latency counts from here."""
+        self._arrived = time.monotonic()
+        return super().parse_request()
+
     def _serve(self) -> None:
-        arrived = time.monotonic()
+        arrived = self._arrived
         path, _, raw_query = self.path.partition("?")
         try:
             request = ApiRequest(self.command, path, raw_query, self.headers, self._read_body())
