@@ -1,12 +1,13 @@
 # Two commands on a fresh machine (Python 3.11+ with pip):
 #   make demo   start the bundled sandbox, extract it with tap-invoicing into target-jsonl (output/)
 #   make test   lint and run the test suite against the sandbox
+#   make bench  how fast it extracts: workers vs one, vs a minimal client, memory (a few minutes)
 PYTHON ?= python3
 VENV := .venv
 TARGET_VENV := .venv-target
 SINGER_TOOLS_VENV := .venv-singer-tools
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint bench clean
 
 # The vendor SDK used to cross-check request signatures pulls in urllib3-future, whose wheel
 # replaces the urllib3 that requests uses; built with URLLIB3_NO_OVERRIDE it installs beside it.
@@ -40,6 +41,9 @@ lint: $(VENV)/.installed
 
 test: lint $(SINGER_TOOLS_VENV)/.installed
 	$(VENV)/bin/python -m pytest
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/throughput.py
 
 clean:
 	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) output .pytest_cache
