@@ -238,6 +238,8 @@ class InvoicingStream(RESTStream[int]):
         A 429 or 503 pauses every request instead, and that pause is logged once for all the
         workers it stops.
         """
+        if self.request_gate.stopped:
+            return  # the run is ending: no retry will follow
         request, error = details["args"][0], details.get("exception")
         response = getattr(error, "response", None)
         is_pause = response is not None and response.status_code in PAUSE_STATUSES
@@ -406,13 +408,17 @@ class InvoicesStream(InvoicingStream, abc.ABC):
         for child in self._children:
             child._write_schema_message()
         emitted = vanished = 0
+        summaries = self.request_records(context)
         details = fetch_all(
-            self._ids_to_detail(self.request_records(context)),
+            self._ids_to_detail(summaries),
             self._fetch_detail,
             workers=max_workers(self.config),
             on_abort=self.request_gate.stop,
         )
-        with closing(details):  # a run that stops early stops its workers too
+        # Closed here when the run stops early: that stops the workers, and the list reader's
+        # metrics are logged now, not by the garbage collector while the interpreter exits
+        # (when a worker frozen mid-log would hold the log handler's lock).
+        with closing(summaries), closing(details):
             for invoice_id, invoice in details:
                 self._progress.advance(self._listing.total, fetched=True)
                 if invoice is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any, TypeVar
@@ -18,6 +19,10 @@ Result = TypeVar("Result")
 
 IN_FLIGHT_PER_WORKER = 2
 """Fetches submitted per worker: enough that no worker idles while the caller emits results."""
+
+ABORT_GRACE = 5.0
+"""Seconds a stopping run waits for its workers' requests in flight to end, so that their last
+log lines come before the run's error, not after it."""
 
 
 class _Workers:
@@ -49,11 +54,15 @@ class _Workers:
             raise error
         return result
 
-    def close(self) -> None:
-        """Let each worker finish its current call and end; calls not yet started are dropped."""
+    def close(self, *, grace: float = 0.0) -> None:
+        """Let each worker finish its current call and end, waiting up to ``grace`` seconds for
+        them; calls not yet started are dropped."""
         self._closed = True
         for _ in self._threads:
             self._jobs.put(None)
+        deadline = time.monotonic() + grace
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _work(self) -> None:
         while (call := self._jobs.get()) is not None:
@@ -102,6 +111,8 @@ def fetch_all(
             yield pool.next_outcome()
         completed = True
     finally:
-        pool.close()
-        if not completed:
+        if completed:
+            pool.close()
+        else:
             on_abort()
+            pool.close(grace=ABORT_GRACE)

@@ -67,6 +67,11 @@ class RequestGate:
         if is_new:
             self._logger.warning("%s: pausing all requests for %.1f s", reason, seconds)
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the run's requests have been stopped."""
+        return self._stopped.is_set()
+
     def stop(self) -> None:
         """End the run's requests: waiting and future requests raise RequestsStopped."""
         self._stopped.set()
