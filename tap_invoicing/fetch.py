@@ -92,27 +92,25 @@ def fetch_all(
     stops early, ``on_abort`` is called (to stop requests still retrying), the fetches not yet
     started are dropped, and the error propagates.
     """
-    if workers <= 1:
-        for item in items:
-            yield item, fetch(item)
-        return
-    pool = _Workers(workers, name="fetch")
-    in_flight = 0
+    pool = _Workers(workers, name="fetch") if workers > 1 else None
     completed = False
     try:
-        for item in items:
-            pool.submit(partial(_paired, fetch, item))
-            in_flight += 1
-            if in_flight >= IN_FLIGHT_PER_WORKER * workers:
-                in_flight -= 1
+        if pool is None:
+            for item in items:
+                yield item, fetch(item)
+        else:
+            in_flight = 0
+            for item in items:
+                pool.submit(partial(_paired, fetch, item))
+                in_flight += 1
+                if in_flight >= IN_FLIGHT_PER_WORKER * workers:
+                    in_flight -= 1
+                    yield pool.next_outcome()
+            for _ in range(in_flight):
                 yield pool.next_outcome()
-        while in_flight:
-            in_flight -= 1
-            yield pool.next_outcome()
         completed = True
     finally:
-        if completed:
-            pool.close()
-        else:
+        if not completed:
             on_abort()
-            pool.close(grace=ABORT_GRACE)
+        if pool is not None:
+            pool.close(grace=0.0 if completed else ABORT_GRACE)

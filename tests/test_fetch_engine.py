@@ -63,8 +63,8 @@ def test_one_worker_fetches_in_order_on_the_callers_thread():
     assert threads == {threading.get_ident()}
 
 
-def test_a_failed_fetch_stops_the_run_and_starts_nothing_more():
-    workers = 4
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_failed_fetch_stops_the_run_and_starts_nothing_more(workers):
     started: list[int] = []
     aborted = threading.Event()
 
