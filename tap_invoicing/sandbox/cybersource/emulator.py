@@ -209,10 +209,10 @@ class CyberSourceEmulator:
     def _detail(self, invoice_id: str) -> ApiResponse:
         with self._store.locked() as records:
             invoice = records.get(invoice_id)
-            detail = copy.deepcopy(invoice.detail) if invoice else None
-        if detail is None:
-            return _not_found("Invoice does not exist.")
-        return json_response(200, self._served(detail), content_type=HAL_TYPE)
+            if invoice is None:
+                return _not_found("Invoice does not exist.")
+            # Encoded while the store is locked, so no copy is needed to keep it consistent.
+            return json_response(200, self._served(invoice.detail), content_type=HAL_TYPE)
 
     def _action(self, invoice_id: str, action: str) -> ApiResponse:
         """publication / delivery / cancelation: the change, answered like the detail minus
@@ -234,9 +234,11 @@ class CyberSourceEmulator:
 
     @staticmethod
     def _served(detail: dict[str, Any]) -> dict[str, Any]:
-        """The stored detail with this response's ``submitTimeUtc`` in its place after ``id``."""
-        head = {"_links": detail.pop("_links"), "id": detail.pop("id")}
-        return {**head, "submitTimeUtc": submit_time_utc(), **detail}
+        """The detail with this response's ``submitTimeUtc`` in its place after ``id`` (a new
+        dict over the same values: encode it before the store changes)."""
+        rest = {key: value for key, value in detail.items() if key not in {"_links", "id"}}
+        head = {"_links": detail["_links"], "id": detail["id"]}
+        return {**head, "submitTimeUtc": submit_time_utc(), **rest}
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
         """A deep copy of the detail body as served, without ``submitTimeUtc``."""
