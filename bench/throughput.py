@@ -208,7 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rss-invoices", type=int, nargs="+", default=[2000, 20000])
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
