@@ -62,8 +62,8 @@ def peak_rss_mb(process: subprocess.Popen, peak: list[float]) -> None:
     while process.poll() is None:
         with contextlib.suppress(OSError):
             for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak.append(int(line.split()[1]) / 1024)
+                if line.startswith("VmHWM:"):  # a high-water mark: the last reading is the peak
+                    peak[0] = int(line.split()[1]) / 1024
         time.sleep(0.02)
 
 
@@ -86,7 +86,7 @@ def run(command: list[str], sandbox: Sandbox, config: dict, workdir: Path) -> Ru
     if status != 0:
         sys.exit(f"{command[-1]} failed; its log is in {workdir / 'stderr.log'}")
     invoices = sum(1 for r in sandbox.requests if r.kind == "detail" and r.status == 200)
-    return Run(invoices, len(sandbox.requests), wall, max(peak))
+    return Run(invoices, len(sandbox.requests), wall, peak[0])
 
 
 def median_run(

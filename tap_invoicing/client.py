@@ -240,17 +240,15 @@ class InvoicingStream(RESTStream[int]):
         """
         if self.request_gate.stopped:
             return  # the run is ending: no retry will follow
-        request, error = details["args"][0], details.get("exception")
+        request, error = describe_prepared(details["args"][0]), details.get("exception")
         response = getattr(error, "response", None)
         is_pause = response is not None and response.status_code in PAUSE_STATUSES
         if is_pause:
-            self.request_gate.pause(
-                details["wait"], f"{failure_reason(error)} on {describe_prepared(request)}"
-            )
+            self.request_gate.pause(details["wait"], f"{failure_reason(error)} on {request}")
         self.logger.log(
             logging.DEBUG if is_pause else logging.WARNING,
             "Retrying %s in %.1f s (try %d of %d failed): %s",
-            describe_prepared(request),
+            request,
             details.get("wait", 0.0),
             details["tries"],
             self.backoff_max_tries(),

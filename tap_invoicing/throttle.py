@@ -27,7 +27,6 @@ class RequestGate:
     """
 
     def __init__(self, max_per_second: float | None, logger: logging.Logger) -> None:
-        self.max_per_second = max_per_second
         self._interval = 1.0 / max_per_second if max_per_second else 0.0
         self._logger = logger
         self._lock = threading.Lock()
