@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -27,9 +28,19 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
-from tap_invoicing.errors import AuthenticationFailedError, RetriesExhaustedError
+from tap_invoicing.errors import (
+    AuthenticationFailedError,
+    RequestRefusedError,
+    RetriesExhaustedError,
+)
 from tap_invoicing.fetch import fetch_all
-from tap_invoicing.incremental import InvoiceSyncPlan, PreviousRun, parse_time
+from tap_invoicing.incremental import (
+    BookmarkMismatchError,
+    BookmarkScope,
+    InvoiceSyncPlan,
+    PreviousRun,
+    parse_time,
+)
 from tap_invoicing.pagination import ListingPaginator, OffsetListing
 from tap_invoicing.progress import Progress
 from tap_invoicing.providers import get_provider
@@ -58,26 +69,35 @@ PAUSE_STATUSES = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNA
 """Answers that mean the API wants fewer requests from us: every worker waits, not just one."""
 AUTH_HEADERS = ("Signature", "Authorization")
 SIGNATURE_VALUE = re.compile(r'signature="([^"]+)"')
-MIN_SECRET_LENGTH = 6
-"""Shorter values are not worth masking: replacing them would garble ordinary text."""
-_NUMERIC = re.compile(r"-?(\d+|\d*\.\d+)")
+REFUSED = "[redacted]"
+_NUMERIC = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""How a lone UTF-16 surrogate arrives in JSON: only a body with one needs scrubbing."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REFUSED_STATUSES = frozenset(
+    status
+    for status in range(HTTPStatus.BAD_REQUEST, HTTPStatus.INTERNAL_SERVER_ERROR)
+    if status
+    not in {HTTPStatus.NOT_FOUND, HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS}
+)
+"""Answers that refuse one request for good: no retry of it can succeed."""
+REFUSALS_BEFORE_GIVING_UP = 10
+"""Details refused as forbidden, with none served, before the run counts as refused outright."""
 
 
-def decoded_json(response: requests.Response) -> Any:
-    """The response body parsed once (amounts as Decimal); raises ValueError if not JSON."""
-    if _DECODED not in response.__dict__:
-        response.__dict__[_DECODED] = response.json(parse_float=Decimal)
-    return response.__dict__[_DECODED]
+class UnloadableError(ValueError):
+    """A value that its schema cannot hold (a number field holding text, say)."""
 
 
 def conform_to_schema(value: Any, schema: Mapping, unmapped: list[str], path: str = "") -> Any:
     """The value as its schema describes it, as the SDK's type conformance would leave it, in one
     walk: numeric strings become Decimal wherever the schema says number, with the same digits
-    (the API may send an amount as "12.050" or 12.050; the warehouse gets one numeric column),
-    and properties the schema does not declare are dropped, their paths added to ``unmapped``."""
+    (the API may send an amount as "12.050", "+12.050" or 12.050; the warehouse gets one exact
+    numeric column), an empty string there becomes null, and properties the schema does not
+    declare are dropped, their paths added to ``unmapped``. Text where only a number fits raises
+    UnloadableError: a target would reject the record, or worse, coerce it."""
     if isinstance(value, str):
-        numeric = "number" in schema.get("type", ()) and _NUMERIC.fullmatch(value)
-        return Decimal(value) if numeric else value
+        return _conform_text(value, schema.get("type", ()), path)
     if isinstance(value, dict):
         properties = schema.get("properties")
         if properties is None:
@@ -94,6 +114,29 @@ def conform_to_schema(value: Any, schema: Mapping, unmapped: list[str], path: st
     if isinstance(value, list):
         items = schema.get("items", {})
         return [conform_to_schema(item, items, unmapped, path) for item in value]
+    return value
+
+
+def _conform_text(value: str, types: Iterable[str], path: str) -> Any:
+    if "number" not in types:
+        return value
+    if _NUMERIC.fullmatch(value):
+        return Decimal(value)
+    if "string" in types:
+        return value
+    if not value.strip() and "null" in types:
+        return None
+    raise UnloadableError(f"{path.rstrip('.')} is not a number")
+
+
+def without_surrogates(value: Any) -> Any:
+    """The value with every lone UTF-16 surrogate replaced by U+FFFD: no writer can encode one."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {without_surrogates(key): without_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_surrogates(item) for item in value]
     return value
 
 
@@ -130,6 +173,57 @@ def failure_reason(error: BaseException | None) -> str:
             return f"HTTP {response.status_code} {response.reason}"
         return str(error)
     return type(error).__name__
+
+
+@dataclass(frozen=True)
+class DetailProblem:
+    """Why one listed invoice was not emitted this run: it is read again on the next run."""
+
+    reason: str
+    forbidden: bool = False
+
+
+class DetailTally:
+    """What became of the details a run requested, for the final line and the refusal check."""
+
+    def __init__(self, provider: Provider) -> None:
+        self._provider = provider
+        self.served = self.emitted = self.vanished = self.unread = self.forbidden = 0
+
+    def not_emitted(
+        self, invoice_id: str, problem: DetailProblem | None, logger: logging.Logger
+    ) -> None:
+        """Count and log one invoice that is not emitted this run; stop the run if every
+        detail so far was refused as forbidden (the credentials cannot read details)."""
+        if problem is None:
+            self.vanished += 1
+            logger.warning("Invoice %s vanished between list and detail (404)", invoice_id)
+            return
+        self.unread += 1
+        self.forbidden += problem.forbidden
+        logger.warning(
+            "Invoice %s not emitted, read again next run: %s", invoice_id, problem.reason
+        )
+        if self.forbidden >= REFUSALS_BEFORE_GIVING_UP and not self.served:
+            self.check_not_all_refused()
+
+    def check_not_all_refused(self) -> None:
+        """A run whose every detail was refused as forbidden failed to authenticate."""
+        if self.forbidden and not self.served:
+            settings = ", ".join(self._provider.credential_settings)
+            msg = (
+                f"authentication failed: {self._provider.label} refused the credentials "
+                f"({settings}) for every invoice detail requested ({self.forbidden}), although "
+                f"it served the list"
+            )
+            raise AuthenticationFailedError(msg, status=HTTPStatus.FORBIDDEN)
+
+    def summary(self, skipped_unchanged: int) -> str:
+        """The counts of the final line."""
+        return (
+            f"{self.emitted} emitted, {skipped_unchanged} unchanged and skipped, "
+            f"{self.vanished} vanished, {self.unread} not emitted (read again next run)"
+        )
 
 
 class InvoicingStream(RESTStream[int]):
@@ -178,8 +272,39 @@ class InvoicingStream(RESTStream[int]):
         """Ask for JSON explicitly; the SDK adds its User-Agent."""
         return {"Accept": "application/json"}
 
+    def decoded(self, response: requests.Response) -> Any:
+        """The response body parsed once (amounts as Decimal); raises ValueError if it is not
+        JSON a record can be made of (JSON nested too deeply to parse counts as not JSON).
+
+        Lone UTF-16 surrogates (``\\ud83d`` alone) are replaced by U+FFFD, with one warning
+        per run: no writer can encode them, and the rest of the text is worth keeping.
+        """
+        if _DECODED not in response.__dict__:
+            try:
+                payload = response.json(parse_float=Decimal)
+                if _SURROGATE_ESCAPE.search(response.content):
+                    payload = self._scrubbed(payload, response)
+            except RecursionError:
+                raise ValueError("JSON nested too deeply") from None
+            response.__dict__[_DECODED] = payload
+        return response.__dict__[_DECODED]
+
+    def _scrubbed(self, payload: Any, response: requests.Response) -> Any:
+        scrubbed = without_surrogates(payload)
+        if scrubbed != payload and not self._warned_surrogates:
+            self._warned_surrogates = True
+            self.logger.warning(
+                "The response to %s held text with lone UTF-16 surrogates, replaced by U+FFFD "
+                "(warned once per run)",
+                describe_request(response),
+            )
+        return scrubbed
+
+    _warned_surrogates = False
+
     def validate_response(self, response: requests.Response) -> None:
-        """Stop at once on refused credentials, let 404 through, retry malformed bodies."""
+        """Stop at once on refused credentials and on other refusals, refuse redirects, let 404
+        through, retry malformed bodies."""
         status = response.status_code
         if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
             settings = ", ".join(self.provider.credential_settings)
@@ -187,12 +312,16 @@ class InvoicingStream(RESTStream[int]):
                 f"authentication failed: {self.provider.label} refused the credentials "
                 f"({settings}) with HTTP {status} on {describe_request(response)}"
             )
-            raise AuthenticationFailedError(msg)
+            raise AuthenticationFailedError(
+                msg, status=status, answer=self.response_error_message(response)
+            )
+        if status in REFUSED_STATUSES:
+            raise RequestRefusedError(self.response_error_message(response), status=status)
         if status == HTTPStatus.NOT_FOUND:
             return
         super().validate_response(response)
         try:
-            payload = decoded_json(response)
+            payload = self.decoded(response)
         except ValueError:
             msg = f"malformed JSON in the response to {describe_request(response)}"
             raise RetriableAPIError(msg, response) from None
@@ -209,7 +338,7 @@ class InvoicingStream(RESTStream[int]):
         and never a credential or signature, even if the server echoes one back."""
         excerpt = response.text[:300].replace("\n", " ") if response.content else ""
         for secret in self._secrets_of(response.request):
-            excerpt = excerpt.replace(secret, "[redacted]")
+            excerpt = excerpt.replace(secret, REFUSED)
         return f"HTTP {response.status_code} {response.reason} on {describe_request(response)}" + (
             f": {excerpt}" if excerpt else ""
         )
@@ -278,12 +407,14 @@ class InvoicingStream(RESTStream[int]):
         return send
 
     def _secrets_of(self, request: requests.PreparedRequest) -> list[str]:
-        """The credential values and the authentication headers sent with a request."""
+        """The credential values and the authentication headers sent with a request, longest
+        first, so that no part of a longer one survives a shorter one's masking. Values of any
+        length are masked: a short credential is still a credential."""
         secrets = [str(self.config[name]) for name in self.provider.credential_settings]
         for header in AUTH_HEADERS:
             if value := request.headers.get(header):
                 secrets += [value, *SIGNATURE_VALUE.findall(value)]
-        return [secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH]
+        return sorted({secret for secret in secrets if secret}, key=len, reverse=True)
 
     @cached_property
     def _send(self) -> Any:
@@ -307,7 +438,7 @@ class InvoicingStream(RESTStream[int]):
         response = self._send(prepared, self.context)
         if response.status_code == HTTPStatus.NOT_FOUND:
             return None
-        return decoded_json(response)
+        return self.decoded(response)
 
 
 class InvoicesStream(InvoicingStream, abc.ABC):
@@ -380,6 +511,10 @@ class InvoicesStream(InvoicingStream, abc.ABC):
     def last_activity(self, invoice: Mapping) -> datetime | None:
         """The time of the latest thing that happened to a detailed invoice."""
 
+    @abc.abstractmethod
+    def is_end_of_list(self, payload: Any) -> bool:
+        """Whether a 404 body is the API's own "no more invoices" answer (not a missing route)."""
+
     # The fetch path.
 
     def get_new_paginator(self) -> ListingPaginator:
@@ -389,14 +524,46 @@ class InvoicesStream(InvoicingStream, abc.ABC):
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """Summaries of one list page not already read in this pass."""
         if response.status_code == HTTPStatus.NOT_FOUND:
-            self._listing.end()
+            try:
+                payload = self.decoded(response)
+            except ValueError:
+                payload = None
+            self._listing.end(is_end_answer=self.is_end_of_list(payload))
             return
-        payload = decoded_json(response)
+        payload = self.decoded(response)
         items = self.page_items(payload)
         ids = [self.summary_id(item) for item in items]
         self._plan.note_page(self.page_server_time(payload), ids)
         fresh = self._listing.accept(ids, self.page_total(payload))
         yield from (item for item, is_new in zip(items, fresh, strict=True) if is_new)
+
+    def bookmark_scope(self, selected: list[str]) -> BookmarkScope:
+        """What this run's bookmark is made for: provider, API root, account, start, streams."""
+        account = [str(self.config.get(name, "")) for name in self.provider.account_settings]
+        return BookmarkScope(
+            provider=self.provider.name,
+            api_root=self.url_base,
+            account=BookmarkScope.account_digest(account),
+            start_date=self.start_date,
+            streams=tuple(selected),
+        )
+
+    def _previous_run(self, scope: BookmarkScope) -> PreviousRun | None:
+        """The previous run's bookmark if it fits this run; else None, with the reason logged."""
+        try:
+            previous = PreviousRun.from_state(
+                self.stream_state, scope, ", ".join(self.provider.account_settings)
+            )
+        except BookmarkMismatchError as mismatch:
+            self.logger.warning(
+                "The invoices bookmark in the state does not fit this run (%s): reading every "
+                "invoice's detail",
+                mismatch,
+            )
+            return None
+        if previous is None:
+            self.logger.info("No bookmark yet: reading every invoice's detail")
+        return previous
 
     def get_records(self, context: Context | None) -> Iterator[dict]:
         """Invoices new or changed since the last run; commits the bookmark after a full pass.
@@ -404,12 +571,10 @@ class InvoicesStream(InvoicingStream, abc.ABC):
         List pages are read in order on this thread; details are fetched by ``max_workers``
         workers and emitted as they arrive. The bookmark is written only after the last one.
         """
-        selected = self.selected_family()
+        scope = self.bookmark_scope(self.selected_family())
         self._listing = OffsetListing(self.page_size)
-        self._plan = InvoiceSyncPlan(PreviousRun.from_state(self.stream_state, selected))
+        self._plan = InvoiceSyncPlan(self._previous_run(scope), scope)
         self._progress = Progress(self.logger)
-        if self._plan.previous is None:
-            self.logger.info("No usable bookmark: reading every invoice's detail")
         self._children = [
             child
             for child in self.child_streams
@@ -417,7 +582,7 @@ class InvoicesStream(InvoicingStream, abc.ABC):
         ]
         for child in self._children:
             child._write_schema_message()
-        emitted = vanished = 0
+        tally = DetailTally(self.provider)
         summaries = self.request_records(context)
         details = fetch_all(
             self._ids_to_detail(summaries),
@@ -429,29 +594,28 @@ class InvoicesStream(InvoicingStream, abc.ABC):
         # metrics are logged now, not by the garbage collector while the interpreter exits
         # (when a worker frozen mid-log would hold the log handler's lock).
         with closing(summaries), closing(details):
-            for invoice_id, invoice in details:
+            for invoice_id, outcome in details:
                 self._progress.advance(self._listing.total, fetched=True)
-                if invoice is None:
-                    vanished += 1
-                    self.logger.warning(
-                        "Invoice %s vanished between list and detail (404)", invoice_id
-                    )
-                    self._plan.note_status(invoice_id, is_open=True)  # if it returns, read it
+                if not isinstance(outcome, dict):
+                    tally.not_emitted(invoice_id, outcome, self.logger)
+                    self._plan.note_status(invoice_id, is_open=True)  # read it again next run
                     continue
-                status = self.invoice_status(invoice)
-                self._plan.note_status(invoice_id, is_open=self.is_open(status))
-                if self._before_start_date(invoice):
+                tally.served += 1
+                is_open = self.is_open(self.invoice_status(outcome))
+                self._plan.note_status(invoice_id, is_open=is_open)
+                if self._before_start_date(outcome):
                     continue
-                emitted += 1
-                yield invoice
-        self.stream_state.update(self._plan.next_bookmark(self.replication_key, selected))
+                tally.emitted += 1
+                yield outcome
+        tally.check_not_all_refused()
+        self.stream_state.update(self._plan.next_bookmark(self.replication_key))
         self.logger.info(
-            "Invoice list read: %s; %d emitted, %d unchanged and skipped, %d vanished",
+            "Invoice list read: %s; %s",
             self._progress.summary(self._listing.total),
-            emitted,
-            self._plan.skipped_unchanged,
-            vanished,
+            tally.summary(self._plan.skipped_unchanged),
         )
+        if not self._progress.done:
+            self.logger.warning("%s listed no invoices for this account", self.provider.label)
         for child in self._children:
             with child.get_record_counter() as counter:
                 counter.increment(child.records_written)
@@ -467,13 +631,23 @@ class InvoicesStream(InvoicingStream, abc.ABC):
             else:
                 self._progress.advance(self._listing.total, fetched=False)
 
-    def _fetch_detail(self, invoice_id: str) -> dict | None:
-        """One invoice's detail conformed to the schema (on a worker thread); None on 404."""
-        invoice = self.request_json(self.detail_url(invoice_id))
+    def _fetch_detail(self, invoice_id: str) -> dict | DetailProblem | None:
+        """One invoice's detail conformed to the schema (on a worker thread); None on 404, a
+        DetailProblem when the API refuses it or it cannot be loaded as its schema says."""
+        try:
+            invoice = self.request_json(self.detail_url(invoice_id))
+        except RequestRefusedError as refusal:
+            if refusal.status == HTTPStatus.UNAUTHORIZED:
+                raise  # the credentials no longer work: no later detail will either
+            forbidden = refusal.status == HTTPStatus.FORBIDDEN
+            return DetailProblem(refusal.answer, forbidden=forbidden)
         if invoice is None:
             return None
         unmapped: list[str] = []
-        invoice = conform_to_schema(invoice, self.schema, unmapped)
+        try:
+            invoice = conform_to_schema(invoice, self.schema, unmapped)
+        except UnloadableError as error:
+            return DetailProblem(f"{error}, as its schema requires")
         if unmapped:
             self._warn_unmapped(tuple(unmapped))
         return invoice

@@ -9,7 +9,20 @@ class TapInvoicingError(Exception):
     """An expected failure: the message alone tells the user what to fix."""
 
 
-class AuthenticationFailedError(TapInvoicingError, FatalAPIError):
+class RequestRefusedError(TapInvoicingError, FatalAPIError):
+    """The API refused one request (a 4xx other than 404, 408 and 429): retrying cannot help.
+
+    On an invoice's detail it is that invoice's problem; on the list it ends the run.
+    """
+
+    def __init__(self, message: str, *, status: int, answer: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.answer = answer or message
+        """The API's answer in a few words (status, request, body excerpt), credentials masked."""
+
+
+class AuthenticationFailedError(RequestRefusedError):
     """The API refused our credentials: retrying cannot help, so the run stops at once."""
 
 

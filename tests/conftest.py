@@ -35,10 +35,11 @@ SECRETS = {
     value
     for seed in range(100)
     for value in (
+        Credentials.for_seed(seed).merchant_id,
         Credentials.for_seed(seed).merchant_key_id,
         Credentials.for_seed(seed).merchant_secret_key,
     )
-} | {WRONG_SECRET, Credentials.for_seed(0).merchant_id}
+} | {WRONG_SECRET}
 """The sandbox credentials of every seed the tests use (seeds are small numbers)."""
 
 

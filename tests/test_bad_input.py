@@ -90,20 +90,34 @@ def test_an_unreadable_or_malformed_file_fails_with_one_line(
     assert sandbox.requests == []
 
 
+DAMAGED = {
+    "format": 2,
+    "made_for": {},
+    "head_invoice_ids": [],
+    "tail_invoice_ids": [],
+    "open_invoices": {"bits": 1024, "hashes": 10, "data": "AAAA"},
+}
+"""A bookmark of this version's shape, each case below damaging one part of it."""
+
+
 @pytest.mark.parametrize(
     ("bookmark", "expected"),
     [
         (
             {"replication_key": "submitTimeUtc", "replication_key_value": "2025-01-01T00:00:00Z"},
-            "another version of tap-invoicing (format none; this version reads format 1)",
+            "another version of tap-invoicing (format none; this version reads format 2)",
         ),
         (
-            {"format": 1, "head_invoice_ids": [], "tail_invoice_ids": [], "open_invoices": {}},
+            {**DAMAGED, "open_invoices": {}},
             "open_invoices in the state was not written by this version",
         ),
         (
-            {"format": 1, "head_invoice_ids": "x", "tail_invoice_ids": [], "open_invoices": {}},
+            {**DAMAGED, "head_invoice_ids": "x"},
             "head_invoice_ids in the state must be a list of invoice ids",
+        ),
+        (
+            {key: value for key, value in DAMAGED.items() if key != "tail_invoice_ids"},
+            "the invoices bookmark in the state is damaged: it has no tail_invoice_ids",
         ),
     ],
 )

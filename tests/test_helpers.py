@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
@@ -10,7 +11,12 @@ import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_invoicing.client import conform_to_schema, retry_after_seconds
+from tap_invoicing.client import (
+    UnloadableError,
+    conform_to_schema,
+    retry_after_seconds,
+    without_surrogates,
+)
 
 
 def throttled(retry_after: str | None) -> RetriableAPIError:
@@ -88,3 +94,32 @@ def test_properties_the_schema_does_not_declare_are_dropped_and_named():
         "free": {"whatever": {"deep": 2}},
     }
     assert unmapped == ["surprise", "customer.vip", "lines.colour"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("+12.50", "12.50"), (" 7 ", "7"), ("1E+2", "1E+2"), ("-.5", "-0.5"), ("0.000", "0.000")],
+)
+def test_signed_spaced_and_exponent_numeric_strings_keep_their_digits(text, expected):
+    converted = conform_to_schema({"amount": text}, {"properties": {"amount": NUMBER}}, [])
+    assert str(converted["amount"]) == expected
+
+
+NUMBER = {"type": ["number", "null"]}
+
+
+def test_an_empty_amount_is_null_and_text_where_only_a_number_fits_is_refused():
+    schema = {"properties": {"amount": NUMBER, "lines": {"items": {"properties": {"p": NUMBER}}}}}
+    assert conform_to_schema({"amount": " "}, schema, []) == {"amount": None}
+    for text in ("n/a", "NaN", "Infinity", "12,50", "0x10"):
+        with pytest.raises(UnloadableError, match=r"lines\.p is not a number"):
+            conform_to_schema({"amount": "1", "lines": [{"p": text}]}, schema, [])
+
+
+def test_lone_surrogates_are_replaced_and_whole_characters_kept():
+    # json.loads joins an escaped pair such as \ud83d\ude00 into one character, U+1F600.
+    value = json.loads('{"name\\ud83d": ["ok \\ud83d\\ude00", "lone \\udc00 and \\ud83d"], "n": 1}')
+    assert without_surrogates(value) == {
+        "name\ufffd": ["ok \U0001f600", "lone \ufffd and \ufffd"],
+        "n": 1,
+    }

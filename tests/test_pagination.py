@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tap_invoicing.errors import TapInvoicingError
 from tap_invoicing.pagination import OffsetListing
 from tap_invoicing.sandbox import Sandbox
 from tests.conftest import run_sync
@@ -11,11 +14,12 @@ def is_later_list_page(incoming) -> bool:
     return incoming.kind == "list" and incoming.query.get("offset", "0") != "0"
 
 
-def test_an_empty_account_ends_on_the_404_and_commits_a_bookmark():
+def test_an_empty_account_ends_on_the_404_and_commits_a_bookmark(caplog):
     with Sandbox(provider="cybersource", invoices=0, seed=1) as sb:
         result = run_sync(sb.tap_config())
         assert result.ids() == []
         assert [r.status for r in sb.requests] == [404]
+        assert "listed no invoices" in caplog.text
         assert "open_invoices" in result.state["bookmarks"]["invoices"]
 
 
@@ -75,10 +79,31 @@ def test_listing_overlaps_pages_and_steps_back_on_a_gap():
     assert not listing.finished
 
 
-def test_listing_ends_at_the_total_or_a_short_page():
-    by_total = OffsetListing(page_size=20)
-    by_total.accept([f"i{n}" for n in range(20)], total=20)
-    assert by_total.finished
-    by_short_page = OffsetListing(page_size=20)
-    by_short_page.accept([f"i{n}" for n in range(7)], total=None)
-    assert by_short_page.finished
+def test_listing_ends_only_where_the_api_says_not_at_its_total_or_a_short_page():
+    listing = OffsetListing(page_size=20)
+    listing.accept([f"i{n}" for n in range(20)], total=20)
+    assert not listing.finished, "a total can be wrong"
+    listing.accept([f"i{n}" for n in range(15, 22)], total=None)
+    assert not listing.finished, "a short page with new invoices can sit mid-list"
+    assert listing.offset == 17
+    listing.accept([f"i{n}" for n in range(17, 22)], total=None)
+    assert (listing.offset, listing.finished) == (22, False)
+    listing.accept([], total=None)
+    assert listing.finished
+
+
+def test_listing_ends_on_a_second_fruitless_page_when_it_is_short():
+    listing = OffsetListing(page_size=20)
+    listing.accept([f"i{n}" for n in range(20)], total=None)
+    listing.accept([f"i{n}" for n in range(15, 20)], total=None)  # invoices pushed on: read
+    assert not listing.finished
+    listing.accept([f"i{n}" for n in range(18, 20)], total=None)
+    assert listing.finished
+
+
+def test_an_empty_account_warns_and_a_missing_route_fails():
+    listing = OffsetListing(page_size=20)
+    listing.end(is_end_answer=True)
+    assert listing.finished
+    with pytest.raises(TapInvoicingError, match="HTTP 404 for the invoice list"):
+        OffsetListing(page_size=20).end(is_end_answer=False)

@@ -413,7 +413,7 @@ def test_tap_config_and_credentials(tmp_path, shared):
     assert config == {
         "provider": "cybersource",
         "base_url": shared.base_url,
-        "merchant_id": "sandbox_merchant",
+        "merchant_id": f"sandbox_merchant_{shared.seed}",
         "merchant_key_id": shared.credentials.merchant_key_id,
         "merchant_secret_key": shared.credentials.merchant_secret_key,
     }

@@ -5,14 +5,21 @@ from __future__ import annotations
 import pytest
 
 from tap_invoicing.errors import StateError
-from tap_invoicing.incremental import InvoiceSyncPlan, OpenInvoiceFilter, PreviousRun
+from tap_invoicing.incremental import (
+    BookmarkMismatchError,
+    BookmarkScope,
+    InvoiceSyncPlan,
+    OpenInvoiceFilter,
+    PreviousRun,
+    id_digest,
+)
 
-SELECTED = ["invoices"]
+SCOPE = BookmarkScope("cybersource", "https://api.example", "acct", None, ("invoices",))
 
 
 def run(listing: list[str], previous: PreviousRun | None, open_ids=frozenset()) -> tuple[set, dict]:
     """One pass over ``listing`` (no createdDate, all closed but ``open_ids``)."""
-    plan = InvoiceSyncPlan(previous)
+    plan = InvoiceSyncPlan(previous, SCOPE)
     plan.note_page("2026-01-01T00:00:00.000000000Z", listing[:25])
     read = set()
     for invoice_id in listing:
@@ -20,11 +27,11 @@ def run(listing: list[str], previous: PreviousRun | None, open_ids=frozenset()) 
         if plan.needs_detail(invoice_id, is_open=is_open, created=None):
             read.add(invoice_id)
         plan.note_status(invoice_id, is_open=is_open)
-    return read, plan.next_bookmark("submitTimeUtc", SELECTED)
+    return read, plan.next_bookmark("submitTimeUtc")
 
 
-def previous_of(bookmark: dict) -> PreviousRun:
-    previous = PreviousRun.from_state(bookmark, SELECTED)
+def previous_of(bookmark: dict, scope: BookmarkScope = SCOPE) -> PreviousRun:
+    previous = PreviousRun.from_state(bookmark, scope, "merchant_id")
     assert previous is not None
     return previous
 
@@ -54,20 +61,43 @@ def test_if_the_previous_list_ends_are_gone_everything_is_read():
     assert len(read) == 40
 
 
-def test_open_filter_never_forgets_and_rarely_invents():
-    remembered = OpenInvoiceFilter()
-    ids = [f"open-{n}" for n in range(5000)]
-    for invoice_id in ids:
-        remembered.add(invoice_id)
-    restored = OpenInvoiceFilter.from_state(remembered.to_state())
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_an_open_previous_head_is_still_recognised_as_the_previous_list(newest_first):
+    old = [f"inv-{n:03}" for n in range(100)]
+    newest = old[-10:]  # the newest invoices are unpaid: open on both runs
+    new = ["inv-100", "inv-101"]
+    order = (lambda ids: ids[::-1]) if newest_first else (lambda ids: ids)
+    _, bookmark = run(order(old), None, open_ids=set(newest))
+    second_read, _ = run(order(old + new), previous_of(bookmark), open_ids={*newest, *new})
+    assert second_read == {*newest, *new}
+
+
+@pytest.mark.parametrize("open_count", [1_000, 16_000, 100_000])
+def test_open_filter_never_forgets_and_stays_under_one_percent_false_positives(open_count):
+    ids = [f"open-{n}" for n in range(open_count)]
+    state = OpenInvoiceFilter.of({id_digest(i) for i in ids}).to_state()
+    restored = OpenInvoiceFilter.from_state(state)
     assert all(invoice_id in restored for invoice_id in ids)
-    false_positives = sum(f"closed-{n}" in restored for n in range(20000))
-    assert false_positives <= 20, false_positives
+    trials = 50_000
+    false_positives = sum(f"closed-{n}" in restored for n in range(trials))
+    assert false_positives / trials <= 0.002, false_positives
+    assert len(state["data"]) <= 2.5 * open_count + 200, "about 2.4 bytes per open invoice"
 
 
-def test_a_bookmark_for_fewer_streams_forces_a_full_pass():
+def test_the_state_grows_with_open_invoices_only():
+    sizes = {}
+    for closed in (100, 20_000):
+        listing = [f"closed-{n}" for n in range(closed)] + [f"open-{n}" for n in range(500)]
+        _, bookmark = run(listing, None, open_ids={f"open-{n}" for n in range(500)})
+        sizes[closed] = len(str(bookmark))
+    assert sizes[100] == sizes[20_000]
+
+
+def test_a_bookmark_for_fewer_streams_is_not_used():
     _, bookmark = run(["a"], None)
-    assert PreviousRun.from_state(bookmark, ["invoices", "invoice_line_items"]) is None
+    wider = BookmarkScope("cybersource", "https://api.example", "acct", None, ("a", "invoices"))
+    with pytest.raises(BookmarkMismatchError, match="streams a were not selected"):
+        previous_of(bookmark, wider)
 
 
 @pytest.mark.parametrize(
@@ -76,9 +106,11 @@ def test_a_bookmark_for_fewer_streams_forces_a_full_pass():
         ({"head_invoice_ids": "a,b"}, "head_invoice_ids in the state must be a list"),
         ({"open_invoices": {"bits": 64, "hashes": 7, "data": ""}}, "not written by this version"),
         ({"open_invoices": {"bits": 131072, "hashes": 7, "data": "AAAA"}}, "damaged"),
+        ({"open_invoices": {"bits": 1024.0, "hashes": 7, "data": ""}}, "not written by this"),
+        ({"head_invoice_ids": None}, "head_invoice_ids in the state must be a list"),
     ],
 )
 def test_a_damaged_bookmark_is_refused_with_a_clear_message(damage, message):
     _, bookmark = run(["a"], None)
     with pytest.raises(StateError, match=message):
-        PreviousRun.from_state({**bookmark, **damage}, SELECTED)
+        previous_of({**bookmark, **damage})

@@ -20,6 +20,8 @@ class Provider:
     environments: Mapping[str, str]
     default_environment: str
     credential_settings: tuple[str, ...]
+    account_settings: tuple[str, ...]
+    """The settings that tell one account from another: a bookmark serves only its account."""
     max_page_size: int
     default_page_size: int
     make_auth: Callable[[Mapping], requests.auth.AuthBase]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "drop", "delay", "truncate", "garbage", "missing_fields"]
+FaultKind = Literal["status", "drop", "delay", "truncate", "garbage", "missing_fields", "rewrite"]
 FAULT_KINDS: frozenset[str] = frozenset(
-    {"status", "drop", "delay", "truncate", "garbage", "missing_fields"}
+    {"status", "drop", "delay", "truncate", "garbage", "missing_fields", "rewrite"}
 )
 
 
@@ -21,10 +21,13 @@ class Fault:
     ``kind`` decides what the client sees: ``status`` (an error response), ``drop`` (the socket
     closes with no response), ``delay`` (``seconds`` of sleep, then a normal response),
     ``truncate`` (half the body promised by Content-Length, then close), ``garbage`` (200 with a
-    body that is not JSON) or ``missing_fields`` (200 with valid JSON lacking the expected fields).
-    The fault applies to requests whose path starts with ``path_prefix`` (and whose method is
-    ``method``, if set), skips the first ``after`` of them, then fires with ``probability`` until
-    it has fired ``times`` times (``None``: forever).
+    body that is not JSON), ``missing_fields`` (200 with valid JSON lacking the expected fields)
+    or ``rewrite`` (the normal response with its JSON body passed through ``rewrite``: a total
+    that lies, a page cut short, a value no schema expects).
+    The fault applies to requests whose path starts with ``path_prefix`` (and, if set, whose
+    method is ``method`` and whose route the backend classifies as ``route``: "list", "detail"),
+    skips the first ``after`` of them, then fires with ``probability`` until it has fired
+    ``times`` times (``None``: forever).
     """
 
     kind: FaultKind
@@ -32,8 +35,10 @@ class Fault:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | str | Mapping[str, Any] | list[Any] | None = None
     seconds: float = 0.0
+    rewrite: Callable[[Any], Any] | None = None
     path_prefix: str = "/"
     method: str | None = None
+    route: str | None = None
     times: int | None = 1
     probability: float = 1.0
     after: int = 0
@@ -50,10 +55,14 @@ class Fault:
             raise ValueError("probability must be between 0 and 1")
         if self.after < 0 or self.seconds < 0:
             raise ValueError("after and seconds must be >= 0")
+        if (self.kind == "rewrite") != (self.rewrite is not None):
+            raise ValueError("a rewrite function goes with kind 'rewrite', and only with it")
 
-    def applies_to(self, method: str, path: str) -> bool:
+    def applies_to(self, method: str, path: str, route: str) -> bool:
         """Whether a request is one this fault is aimed at (before counting and chance)."""
         if self.method is not None and self.method.upper() != method.upper():
+            return False
+        if self.route is not None and self.route != route:
             return False
         return path.startswith(self.path_prefix)
 
@@ -85,12 +94,12 @@ class FaultPlan:
         with self._lock:
             self._armed.clear()
 
-    def pick(self, method: str, path: str) -> Fault | None:
+    def pick(self, method: str, path: str, route: str) -> Fault | None:
         """The fault that fires for this request, if any, consuming one of its ``times``."""
         with self._lock:
             for armed in self._armed:
                 fault = armed.fault
-                if not fault.applies_to(method, path):
+                if not fault.applies_to(method, path, route):
                     continue
                 armed.seen += 1
                 if armed.seen <= fault.after:

@@ -65,8 +65,12 @@ def json_response(
     content_type: str = JSON_TYPE,
     headers: Mapping[str, str] | None = None,
 ) -> ApiResponse:
-    """Encode with ``use_decimal`` so Decimal amounts keep their exact digits on the wire."""
-    body = simplejson.dumps(payload, use_decimal=True, ensure_ascii=False).encode()
+    """Encode with ``use_decimal`` so Decimal amounts keep their exact digits on the wire; text
+    that UTF-8 cannot carry (a lone surrogate) goes out escaped, as a real API would send it."""
+    try:
+        body = simplejson.dumps(payload, use_decimal=True, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        body = simplejson.dumps(payload, use_decimal=True).encode()
     return ApiResponse(status, body, content_type, headers or {})
 
 
@@ -202,7 +206,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             server.log.notify(
                 IncomingRequest(request.method, path, request.query, route.kind, route.invoice_id)
             )
-            fault = server.faults.pick(request.method, path)
+            fault = server.faults.pick(request.method, path, route.kind)
             response = self._respond(request, fault)
             # The latency covers the sandbox's own work, as a real API's round trip covers its.
             time.sleep(max(0.0, arrived + server.latency - time.monotonic()))
@@ -242,6 +246,11 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if fault.kind == "delay":
             time.sleep(fault.seconds)
             return backend.handle(request)
+        if fault.kind == "rewrite" and fault.rewrite is not None:
+            served = backend.handle(request)
+            payload = simplejson.loads(served.body, use_decimal=True)
+            rewritten = json_response(served.status, fault.rewrite(payload))
+            return ApiResponse(served.status, rewritten.body, served.content_type, served.headers)
         if fault.kind == "status":
             base = backend.fault_response(fault.status)
             response = self._with_body(base, fault)

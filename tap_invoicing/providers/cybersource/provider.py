@@ -39,6 +39,7 @@ PROVIDER = Provider(
     },
     default_environment="production",
     credential_settings=("merchant_id", "merchant_key_id", "merchant_secret_key"),
+    account_settings=("merchant_id",),
     max_page_size=1000,
     default_page_size=1000,
     make_auth=_make_auth,

@@ -90,6 +90,12 @@ class CyberSourceInvoicesStream(InvoicesStream):
         dates = [parse_time(event.get("date")) for event in invoice.get("invoiceHistory") or []]
         return max((date for date in dates if date), default=None)
 
+    def is_end_of_list(self, payload: Any) -> bool:
+        """The list answers past its end with 404 ``"No invoices found."``; a route that does
+        not exist answers 404 too, with another message."""
+        message = payload.get("message") if isinstance(payload, dict) else None
+        return isinstance(message, str) and message.startswith("No invoices found")
+
 
 class CyberSourceLineItemsStream(InvoiceChildStream):
     """One record per ``orderInformation.lineItems[]`` entry."""

@@ -38,7 +38,7 @@ class Credentials:
         """Deterministic per seed, so a CI config written once keeps working."""
         rng = random.Random(f"{seed}:credentials")
         key_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        return cls("sandbox_merchant", key_id, b64encode(rng.randbytes(32)).decode())
+        return cls(f"sandbox_merchant_{seed}", key_id, b64encode(rng.randbytes(32)).decode())
 
 
 class SignatureVerifier:

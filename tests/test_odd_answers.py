@@ -1,0 +1,91 @@
+"""Odd answers from the API end in records or in one clear line, never in a traceback: text no
+writer can encode, JSON nested beyond reason, amounts as signed strings, a body that echoes a
+short credential, and a value that its column cannot hold."""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+
+import pytest
+
+from tap_invoicing.errors import RequestRefusedError
+from tap_invoicing.sandbox import Fault
+from tests.conftest import everything, run_cli, run_sync
+
+DETAIL = "/invoicing/v2/invoices/"
+
+
+def with_name(name: str):
+    def rewrite(detail: dict) -> dict:
+        return {**detail, "customerInformation": {**detail["customerInformation"], "name": name}}
+
+    return rewrite
+
+
+def test_a_lone_surrogate_is_replaced_with_one_warning(sandbox, config, tmp_path):
+    for invoice_id in sandbox.invoice_ids()[:2]:
+        sandbox.inject(
+            Fault(
+                kind="rewrite",
+                rewrite=with_name("Zo\ud83d Ltd"),
+                path_prefix=DETAIL + invoice_id,
+                times=None,
+            )
+        )
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = run_cli("--config", str(path))
+    assert result.returncode == 0, result.stderr
+    names = [
+        message["record"]["customerInformation"].get("name")
+        for message in map(json.loads, result.stdout.splitlines())
+        if message["type"] == "RECORD" and message["stream"] == "invoices"
+    ]
+    assert names.count("Zo\ufffd Ltd") == 2
+    assert result.stderr.count("lone UTF-16 surrogates") == 1
+
+
+def test_json_nested_thousands_deep_is_retried_as_a_malformed_body(sandbox, config, caplog):
+    clean = run_sync(config)
+    deep = b'{"id": "1", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    target = sandbox.invoice_ids()[4]
+    sandbox.inject(Fault(kind="garbage", body=deep, path_prefix=DETAIL + target, times=1))
+    assert everything(run_sync(config)) == everything(clean)
+    retries = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(f"{DETAIL}{target}" in line and "Retrying" in line for line in retries)
+
+
+def test_an_amount_sent_as_a_signed_string_lands_as_its_number(sandbox, config):
+    target = sandbox.invoice_ids()[3]
+
+    def signed(detail: dict) -> dict:
+        order = detail["orderInformation"]
+        amounts = {**order["amountDetails"], "totalAmount": "+12.50"}
+        return {**detail, "orderInformation": {**order, "amountDetails": amounts}}
+
+    sandbox.inject(Fault(kind="rewrite", rewrite=signed, path_prefix=DETAIL + target, times=None))
+    record = next(r for r in run_sync(config).records("invoices") if r["id"] == target)
+    total = record["orderInformation"]["amountDetails"]["totalAmount"]
+    assert isinstance(total, Decimal)
+    assert str(total) == "12.50"
+
+
+@pytest.mark.parametrize("setting", ["merchant_id", "merchant_key_id"])
+def test_a_short_credential_echoed_in_an_error_body_is_masked(sandbox, config, caplog, setting):
+    short = "Qz7"
+    sandbox.inject(
+        Fault(
+            kind="status",
+            status=400,
+            body={"message": f"value {short} refused"},
+            route="list",
+            times=None,
+        )
+    )
+    with pytest.raises(RequestRefusedError) as refused:
+        run_sync({**config, setting: short})
+    assert "value [redacted] refused" in str(refused.value)
+    assert short not in str(refused.value)
+    assert short not in caplog.text
