@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
+from jsonschema.validators import validator_for
 from singer_sdk import typing as th
 
 from tap_invoicing.incremental import parse_time
@@ -14,6 +16,8 @@ from tap_invoicing.providers import PROVIDER_NAMES, get_provider
 DEFAULT_MAX_WORKERS = 8
 MAX_WORKERS = 64
 MAX_REQUESTS_PER_SECOND = 1000
+MIN_REQUESTS_PER_SECOND = 0.01
+"""One request per 100 s: any slower and an ordinary account takes days, which is a typo."""
 
 
 def config_schema() -> dict:
@@ -108,10 +112,14 @@ def is_loopback(host: str) -> bool:
 
 
 def _check_base_url(value: str) -> list[str]:
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        hostname, _ = parts.hostname, parts.port
+    except ValueError:
+        return ["base_url: is not a valid URL (check brackets, port and characters)"]
+    if parts.scheme not in {"http", "https"} or not hostname:
         return ["base_url: must be an http(s) URL such as https://api.example.com"]
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(hostname):
         return ["base_url: plain http is only allowed for a loopback host; use https"]
     if parts.query or parts.fragment or parts.username:
         return ["base_url: must not carry credentials, a query or a fragment"]
@@ -150,9 +158,10 @@ def check_settings(config: Mapping) -> list[str]:
     if workers is not None and not 1 <= int(workers) <= MAX_WORKERS:
         errors.append(f"max_workers: must be between 1 and {MAX_WORKERS}")
     rate = config.get("max_requests_per_second")
-    if rate is not None and not 0 < float(rate) <= MAX_REQUESTS_PER_SECOND:
+    if rate is not None and not MIN_REQUESTS_PER_SECOND <= float(rate) <= MAX_REQUESTS_PER_SECOND:
         errors.append(
-            f"max_requests_per_second: must be above 0 and at most {MAX_REQUESTS_PER_SECOND}"
+            f"max_requests_per_second: must be between {MIN_REQUESTS_PER_SECOND} and "
+            f"{MAX_REQUESTS_PER_SECOND}"
         )
     missing = [name for name in provider.credential_settings if not config.get(name)]
     errors += [f"{name}: is required for provider {provider_name}" for name in missing]
@@ -179,3 +188,56 @@ def max_requests_per_second(config: Mapping) -> float | None:
     if config.get("max_requests_per_second") is not None:
         return float(config["max_requests_per_second"])
     return get_provider(config["provider"]).default_max_requests_per_second
+
+
+def schema_errors(config: Mapping, schema: Mapping) -> list[str]:
+    """Where the settings depart from their JSON schema: one line each, naming the setting and
+    what it must be, never its value (a wrongly typed credential is still a credential)."""
+    validator = validator_for(schema)(schema)
+    return sorted(_describe(error) for error in validator.iter_errors(config))
+
+
+def _describe(error: object) -> str:
+    path = ".".join(str(part) for part in getattr(error, "absolute_path", ())) or "settings"
+    kind, expected = getattr(error, "validator", ""), getattr(error, "validator_value", None)
+    if kind == "required":
+        return str(getattr(error, "message", "a required setting is missing"))
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        return f"{path}: must be of type {' or '.join(map(str, types))}"
+    if kind == "enum":
+        return f"{path}: must be one of {', '.join(map(str, expected or []))}"
+    if kind == "format":
+        return f"{path}: must be a {expected} value"
+    return f"{path}: is not valid ({kind} {expected})"
+
+
+def unknown_settings(config: Mapping, schema: Mapping) -> Iterator[str]:
+    """A warning for each setting the tap does not know (a typo is otherwise silently ignored),
+    naming the closest known one."""
+    known = list(schema.get("properties", {}))
+    for name in sorted(set(config) - set(known)):
+        closest = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{closest[0]}'?" if closest else ""
+        yield f"Unknown setting '{name}' ignored{hint}"
+
+
+def environment_errors(schema: Mapping, environ: Mapping[str, str], prefix: str) -> list[str]:
+    """Environment settings (``--config ENV``) that cannot be read as their type; the SDK would
+    answer them with a traceback."""
+    errors = []
+    for name, definition in schema.get("properties", {}).items():
+        variable = prefix + name.upper().replace("-", "_")
+        value = environ.get(variable)
+        types = definition.get("type", [])
+        if value is None or "string" in types:
+            continue
+        try:
+            if "integer" in types:
+                int(value)
+            elif "number" in types:
+                float(value)
+        except ValueError:
+            kind = "an integer" if "integer" in types else "a number"
+            errors.append(f"{variable}: must be {kind} (the {name} setting)")
+    return errors

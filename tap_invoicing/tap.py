@@ -3,18 +3,83 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.singerlib import Message
 from singer_sdk.streams import RESTStream
 
 from tap_invoicing.errors import TapInvoicingError
 from tap_invoicing.providers import get_provider
-from tap_invoicing.settings import check_settings, config_schema
+from tap_invoicing.settings import (
+    check_settings,
+    config_schema,
+    environment_errors,
+    schema_errors,
+    unknown_settings,
+)
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived: the run stops where it is, committing nothing more.
+
+    A BaseException, so that no ``except Exception`` on the way turns it into a retry.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal number, as a shell reports a process a signal ended: 143, 130."""
+        return 128 + self.signum
+
+
+class _Interruption:
+    """Turns SIGTERM and SIGINT into Interrupted, but never in the middle of writing a message:
+    a write to a full pipe that a signal aborted would leave half a line for the target."""
+
+    def __init__(self) -> None:
+        self.pending: int | None = None
+        self.writing = False
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        """The signal handler: stop now, or as soon as the message being written is whole."""
+        self.pending = signum
+        if not self.writing:
+            self.raise_if_pending()
+
+    def raise_if_pending(self) -> None:
+        """Raise Interrupted once for a signal that arrived."""
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise Interrupted(signum)
+
+
+_interruption = _Interruption()
+
+
+class WholeMessageWriter(MsgSpecWriter):
+    """msgspec encodes a message about ten times faster than the SDK's default writer (measured
+    with bench/throughput.py), and writes a Decimal with its own digits: ``12.050`` stays so.
+    Each message is written whole, whatever signal arrives meanwhile."""
+
+    def write_message(self, message: Message) -> None:
+        """Write one message, then honour a signal that arrived while it was written."""
+        _interruption.writing = True
+        try:
+            super().write_message(message)
+        finally:
+            _interruption.writing = False
+        _interruption.raise_if_pending()
 
 
 class TapInvoicing(Tap):
@@ -23,19 +88,32 @@ class TapInvoicing(Tap):
     name = "tap-invoicing"
     package_name = "tap-invoicing"
     config_jsonschema = config_schema()
-    message_writer_class = MsgSpecWriter
-    """msgspec encodes a message about ten times faster than the SDK's default writer (measured
-    with bench/throughput.py), and writes a Decimal with its own digits: ``12.050`` stays so."""
+    message_writer_class = WholeMessageWriter
 
     def __init__(self, *, validate_config: bool = True, **kwargs: Any) -> None:
-        """Check what the JSON schema cannot (credentials per provider, URLs, dates) up front,
-        so a bad setting fails before any request with one line naming it."""
-        super().__init__(validate_config=validate_config, **kwargs)
-        if validate_config and (errors := check_settings(self.config)):
+        """Settings are checked by ``discover_streams``, where the SDK first needs them, not by
+        the SDK: its messages quote the values, secrets included. SIGTERM and SIGINT end the run
+        non-zero, where the SDK's handler would exit 0 and have the run recorded as a success."""
+        self._validate_settings = validate_config
+        super().__init__(validate_config=False, **kwargs)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _interruption.handle)
+
+    def _check_settings(self) -> None:
+        """One line per bad setting, naming it, before any request: the JSON schema without
+        echoing values, then what a schema cannot say (credentials per provider, URLs, dates).
+        Unknown settings are warned about."""
+        config = dict(self.config)
+        errors = schema_errors(config, self.config_jsonschema) or check_settings(config)
+        if errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
+        for warning in unknown_settings(config, self.config_jsonschema):
+            self.logger.warning("%s", warning)
 
     def discover_streams(self) -> list[Stream]:
         """The streams of the configured provider."""
+        if self._validate_settings:
+            self._check_settings()
         if self.config.get("provider") is None:
             raise ConfigValidationError(
                 "Config validation failed", errors=["provider: is required to discover streams"]
@@ -73,7 +151,19 @@ def input_file_errors(argv: list[str]) -> list[str]:
             errors.append(f"{option} {path}: must hold a JSON object of {INPUT_FILES[option]}")
         elif option == "--catalog" and not isinstance(content.get("streams"), list):
             errors.append(f"{option} {path}: must hold a Singer catalog with a streams list")
+        elif option == "--state" and (problem := _state_shape_error(content)):
+            errors.append(f"{option} {path}: {problem}")
     return errors
+
+
+def _state_shape_error(state: dict) -> str | None:
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict):
+        return "its bookmarks must be an object of stream bookmarks"
+    for stream, bookmark in bookmarks.items():
+        if not isinstance(bookmark, dict):
+            return f"the bookmark of stream {stream} must be an object"
+    return None
 
 
 def _file_arguments(argv: list[str]) -> list[tuple[str, str]]:
@@ -92,7 +182,11 @@ def main() -> None:
     """Console entry point: an expected failure ends the run with one line and exit status 1;
     its traceback is logged at DEBUG level only."""
     command = TapInvoicing.cli  # building the command also sets up the SDK's console logging
-    if errors := input_file_errors(sys.argv[1:]):
+    errors = input_file_errors(sys.argv[1:])
+    if "ENV" in sys.argv[1:]:
+        prefix = TapInvoicing.name.upper().replace("-", "_") + "_"  # as the SDK names them
+        errors += environment_errors(TapInvoicing.config_jsonschema, os.environ, prefix)
+    if errors:
         for error in errors:
             TapInvoicing.logger.error("%s", error)
         sys.exit(1)
@@ -102,6 +196,14 @@ def main() -> None:
         TapInvoicing.logger.error("%s", error)
         TapInvoicing.logger.debug("Traceback of the error above", exc_info=True)
         sys.exit(1)
+    except Interrupted as stop:
+        name = signal.Signals(stop.signum).name
+        TapInvoicing.logger.error(
+            "Interrupted by %s: stopped; the state written claims nothing this run did not emit",
+            name,
+        )
+        sys.stdout.flush()
+        sys.exit(stop.exit_status)
 
 
 if __name__ == "__main__":

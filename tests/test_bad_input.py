@@ -4,6 +4,7 @@ problem can be seen before one (settings, files, state); refused credentials sto
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -39,19 +40,22 @@ def assert_one_clear_failure(result: subprocess.CompletedProcess, expected: str)
         ),
         ({"merchant_id": None}, "merchant_id: is required for provider cybersource"),
         ({"provider": None}, "'provider' is a required property"),
-        ({"provider": "stripe"}, "'stripe' is not one of ['cybersource'] in config['provider']"),
+        ({"provider": "stripe"}, "provider: must be one of cybersource"),
         ({"merchant_secret_key": NOT_BASE64}, "merchant_secret_key: is not valid base64"),
         ({"base_url": "http://api.example.com"}, "base_url: plain http is only allowed"),
         ({"base_url": "ftp://127.0.0.1"}, "base_url: must be an http(s) URL"),
-        ({"environment": "staging"}, "in config['environment']"),
+        ({"environment": "staging"}, "environment: must be one of"),
+        ({"base_url": "https://u:p@[::1"}, "base_url: is not a valid URL"),
+        ({"base_url": "https://api.example.com:port"}, "base_url: is not a valid URL"),
         ({"start_date": "last tuesday"}, "start_date: is not an ISO 8601 date"),
         ({"page_size": 5000}, "page_size: must be between 1 and 1000"),
         ({"request_timeout": 0}, "request_timeout: must be between 1 and 3600 seconds"),
         ({"max_workers": 0}, "max_workers: must be between 1 and 64"),
         ({"max_workers": 500}, "max_workers: must be between 1 and 64"),
-        ({"max_workers": "eight"}, "is not of type 'integer', 'null' in config['max_workers']"),
-        ({"max_requests_per_second": 0}, "max_requests_per_second: must be above 0"),
-        ({"max_requests_per_second": -2.5}, "max_requests_per_second: must be above 0"),
+        ({"max_workers": "eight"}, "max_workers: must be of type integer or null"),
+        ({"max_requests_per_second": 0}, "max_requests_per_second: must be between 0.01 and"),
+        ({"max_requests_per_second": -2.5}, "max_requests_per_second: must be between 0.01"),
+        ({"max_requests_per_second": 1e-9}, "max_requests_per_second: must be between 0.01"),
     ],
 )
 def test_a_bad_setting_fails_before_any_request_naming_the_setting(
@@ -63,6 +67,63 @@ def test_a_bad_setting_fails_before_any_request_naming_the_setting(
     assert_one_clear_failure(result, expected)
     assert sandbox.requests == []
     assert NOT_BASE64 not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("setting", ["merchant_id", "merchant_key_id", "merchant_secret_key"])
+@pytest.mark.parametrize("value", [987654321012, ["k3yZ"], {"v": "Zq9w"}])
+def test_a_credential_of_the_wrong_type_is_named_never_echoed(sandbox, tmp_path, setting, value):
+    config = {**sandbox.tap_config(), setting: value}
+    result = run_cli(
+        "--config",
+        write(tmp_path / "config.json", config),
+        env={**os.environ, "TAP_INVOICING_LOGLEVEL": "DEBUG"},
+    )
+    assert_one_clear_failure(result, f"{setting}: must be of type string or null")
+    shown = json.dumps(value)
+    for text in {shown, str(value), *(str(v) for v in getattr(value, "values", list)())}:
+        assert text not in result.stderr + result.stdout
+    assert sandbox.requests == []
+
+
+def test_an_unknown_setting_is_warned_about_naming_the_closest_known_one(sandbox, tmp_path):
+    config = {**sandbox.tap_config(), "max_worker": 3, "page_size": 25}
+    result = run_cli("--config", write(tmp_path / "config.json", config))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "Unknown setting" in line]
+    assert len(warnings) == 1
+    assert "Unknown setting 'max_worker' ignored; did you mean 'max_workers'?" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("TAP_INVOICING_MAX_WORKERS", "abc", "TAP_INVOICING_MAX_WORKERS: must be an integer"),
+        ("TAP_INVOICING_MAX_REQUESTS_PER_SECOND", "fast", "must be a number"),
+    ],
+)
+def test_an_environment_setting_of_the_wrong_type_is_one_line(sandbox, variable, value, expected):
+    env = {f"TAP_INVOICING_{key.upper()}": str(v) for key, v in sandbox.tap_config().items()}
+    result = run_cli("--config", "ENV", env={**os.environ, **env, variable: value})
+    assert_one_clear_failure(result, expected)
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ({"bookmarks": ["invoices"]}, "its bookmarks must be an object of stream bookmarks"),
+        ({"bookmarks": {"invoices": "x"}}, "the bookmark of stream invoices must be an object"),
+    ],
+)
+def test_a_state_of_the_wrong_shape_is_one_line(sandbox, tmp_path, state, expected):
+    result = run_cli(
+        "--config",
+        write(tmp_path / "config.json", sandbox.tap_config()),
+        "--state",
+        write(tmp_path / "state.json", state),
+    )
+    assert_one_clear_failure(result, expected)
+    assert sandbox.requests == []
 
 
 @pytest.mark.parametrize(
