@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "drop", "delay", "truncate", "garbage", "missing_fields"]
+FaultKind = Literal["status", "drop", "delay", "drip", "truncate", "garbage", "missing_fields"]
 FAULT_KINDS: frozenset[str] = frozenset(
-    {"status", "drop", "delay", "truncate", "garbage", "missing_fields"}
+    {"status", "drop", "delay", "drip", "truncate", "garbage", "missing_fields"}
 )
 
 
@@ -19,9 +19,11 @@ class Fault:
     """One scripted failure.
 
     ``kind`` decides what the client sees: ``status`` (an error response), ``drop`` (the socket
-    closes with no response), ``delay`` (``seconds`` of sleep, then a normal response),
-    ``truncate`` (half the body promised by Content-Length, then close), ``garbage`` (200 with a
-    body that is not JSON) or ``missing_fields`` (200 with valid JSON lacking the expected fields).
+    closes with no response), ``delay`` (``seconds`` of sleep, then a normal response), ``drip``
+    (status and headers at once, then the body, the fault's ``body`` if set, one byte every
+    ``seconds``: each read is quick, the whole response is not), ``truncate`` (half the body
+    promised by Content-Length, then close), ``garbage`` (200 with a body that is not JSON) or
+    ``missing_fields`` (200 with valid JSON lacking the expected fields).
     The fault applies to requests whose path starts with ``path_prefix`` (and whose method is
     ``method``, if set), skips the first ``after`` of them, then fires with ``probability`` until
     it has fired ``times`` times (``None``: forever).

@@ -216,7 +216,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 self._write(response, truncate=True)
             return
         self._log(request, route, arrived, response.status)
-        self._write(response)
+        self._write(response, drip=fault.seconds if fault and fault.kind == "drip" else None)
 
     def _log(self, request: ApiRequest, route: RouteInfo, arrived: float, status: int) -> None:
         """Log before writing, so a client holding the response always finds its request logged."""
@@ -242,6 +242,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if fault.kind == "delay":
             time.sleep(fault.seconds)
             return backend.handle(request)
+        if fault.kind == "drip":
+            return self._with_body(backend.handle(request), fault)
         if fault.kind == "status":
             base = backend.fault_response(fault.status)
             response = self._with_body(base, fault)
@@ -279,8 +281,11 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             raise ValueError("bad Content-Length")
         return self.rfile.read(int(length))
 
-    def _write(self, response: ApiResponse, *, truncate: bool = False) -> None:
-        """Write status, headers and body (or half the body, then hang up)."""
+    def _write(
+        self, response: ApiResponse, *, truncate: bool = False, drip: float | None = None
+    ) -> None:
+        """Write status, headers and body (or half the body, then hang up; or the body one byte
+        every ``drip`` seconds, until the client hangs up)."""
         body = response.body[: len(response.body) // 2] if truncate else response.body
         try:
             self.send_response(response.status)
@@ -289,7 +294,12 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if drip is None:
+                self.wfile.write(body)
+            else:
+                for position in range(len(body)):
+                    time.sleep(drip)
+                    self.wfile.write(body[position : position + 1])
             self.wfile.flush()
         except CLIENT_GONE:
             self.close_connection = True
