@@ -19,10 +19,9 @@ from email.utils import parsedate_to_datetime
 from functools import cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
+import backoff
 import requests
-from requests.adapters import HTTPAdapter
 from singer_sdk import Stream
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -34,6 +33,7 @@ from tap_invoicing.errors import (
     RetriesExhaustedError,
 )
 from tap_invoicing.fetch import fetch_all
+from tap_invoicing.http import ApiSession, describe_prepared
 from tap_invoicing.incremental import (
     BookmarkMismatchError,
     BookmarkScope,
@@ -152,12 +152,9 @@ def retry_after_seconds(exception: object) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # a "-0000" zone: the time is UTC, with no claim of a local zone
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def describe_prepared(request: requests.PreparedRequest) -> str:
-    """``GET /path`` of a request: no query, no headers, no credentials."""
-    return f"{request.method} {urlsplit(request.url or '').path}"
 
 
 def describe_request(response: requests.Response) -> str:
@@ -253,19 +250,9 @@ class InvoicingStream(RESTStream[int]):
 
     @cached_property
     def requests_session(self) -> requests.Session:
-        """One session, its connection pool sized for every worker plus the list reader.
-
-        Proxy and CA-bundle variables are read from the environment once: requests would
-        otherwise re-read them on every request, which cost more than signing it.
-        """
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_workers(self.config) + 1)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        environment = session.merge_environment_settings(self.url_base, {}, None, None, None)
-        session.proxies, session.verify = environment["proxies"], environment["verify"]
-        session.trust_env = False
-        return session
+        """The run's session (see tap_invoicing.http), its connection pool sized for every
+        worker plus the list reader."""
+        return ApiSession(pool_size=max_workers(self.config) + 1, base_url=self.url_base)
 
     @property
     def http_headers(self) -> dict:
@@ -344,13 +331,22 @@ class InvoicingStream(RESTStream[int]):
         )
 
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        """Wait what ``Retry-After`` asks for, else 1, 2, 4 … seconds (at most a minute)."""
+        """Wait what ``Retry-After`` asks for, at most ``MAX_RETRY_WAIT`` (saying so when that
+        cuts it short), else 1, 2, 4 … seconds (at most a minute)."""
         exception = yield 0.0
         for attempt in itertools.count():
             wait = retry_after_seconds(exception)
             if wait is None:
                 wait = min(60.0, 2.0**attempt)
-            exception = yield min(MAX_RETRY_WAIT, wait)
+            elif wait > MAX_RETRY_WAIT:
+                self.logger.warning(
+                    "%s asked to wait %g s (Retry-After): waiting %g s, the cap",
+                    describe_request(exception.response),
+                    wait,
+                    MAX_RETRY_WAIT,
+                )
+                wait = MAX_RETRY_WAIT
+            exception = yield wait
 
     def backoff_max_tries(self) -> int:
         """Eight tries span about two minutes of waiting: enough for a throttling burst."""
@@ -386,13 +382,24 @@ class InvoicingStream(RESTStream[int]):
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
         """The SDK's retries, each try waiting its turn at the gate; when they run out, one
-        clear error naming the request."""
+        clear error naming the request.
+
+        Built here rather than by the SDK, which also hands backoff its logger: backoff would
+        then log every retry a second time, and the give-up, with the URL's query.
+        """
 
         def one_try(prepared: requests.PreparedRequest, context: Context | None) -> Any:
             self.request_gate.wait_turn()
             return func(prepared, context)
 
-        retrying = super().request_decorator(one_try)
+        retrying = backoff.on_exception(
+            self.backoff_wait_generator,
+            (RetriableAPIError, *TRANSIENT_ERRORS),
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )(one_try)
 
         def send(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
             try:

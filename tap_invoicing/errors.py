@@ -32,3 +32,13 @@ class StateError(TapInvoicingError):
 
 class RetriesExhaustedError(TapInvoicingError):
     """A request kept failing with transient errors until its tries ran out."""
+
+
+class RedirectRefusedError(TapInvoicingError):
+    """The API answered with a redirect: following it would send our credentials to another
+    host, so the run stops instead."""
+
+
+class HostUnreachableError(TapInvoicingError):
+    """The run's first request found no server at the configured host: a wrong ``base_url`` or
+    environment, which retrying cannot fix."""

@@ -34,12 +34,27 @@ def test_retry_after_in_seconds(header, expected):
     assert retry_after_seconds(throttled(header)) == expected
 
 
-def test_retry_after_as_an_http_date():
-    when = datetime.now(UTC) + timedelta(seconds=30)
-    wait = retry_after_seconds(throttled(format_datetime(when, usegmt=True)))
-    assert wait is not None
-    assert 28 <= wait <= 30
-    assert retry_after_seconds(throttled("Wed, 21 Oct 2015 07:28:00 GMT")) == 0.0
+def http_date(seconds_from_now: float, *, zone: str) -> str:
+    """An HTTP date that many seconds away, its zone written as ``GMT``, ``+0000`` or ``-0000``."""
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds_from_now)
+    if zone == "GMT":
+        return format_datetime(when, usegmt=True)
+    return format_datetime(when if zone == "+0000" else when.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "zone", "expected"),
+    [(30, "GMT", 30.0), (30, "+0000", 30.0), (30, "-0000", 30.0), (-86400, "GMT", 0.0)],
+    ids=["gmt", "plus-0000", "minus-0000", "past"],
+)
+def test_retry_after_as_an_http_date_in_any_zone(seconds, zone, expected):
+    """``-0000`` (UTC, local zone unknown) parses to a naive time, which is still UTC."""
+    wait = retry_after_seconds(throttled(http_date(seconds, zone=zone)))
+    assert wait == pytest.approx(expected, abs=2.0)
+
+
+def test_retry_after_that_is_no_date_is_ignored():
+    assert retry_after_seconds(throttled("Wed, 41 Oct 2015 07:28:00 GMT")) is None
 
 
 def test_retry_after_of_a_network_error_is_none():

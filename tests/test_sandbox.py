@@ -599,6 +599,23 @@ def test_delay_fault(sb, client):
         client.get(f"{sb.base_url}{LIST}?offset=0&limit=1", timeout=0.2)
 
 
+def test_drip_fault_sends_headers_at_once_then_the_body_byte_by_byte(sb, client):
+    invoice_id = sb.invoice_ids()[0]
+    sb.inject(Fault("drip", seconds=0.1, body=b"slow body", path_prefix=f"{LIST}/"))
+    started = time.monotonic()
+    response = client.get(f"{sb.base_url}{LIST}/{invoice_id}", timeout=10, stream=True)
+    headers_after = time.monotonic() - started
+    arrivals = [time.monotonic() - started for _ in response.iter_content(chunk_size=1)]
+    assert response.status_code == 200
+    assert response.headers["Content-Length"] == str(len(b"slow body"))
+    assert headers_after < 0.1
+    assert len(arrivals) == len(b"slow body")
+    assert arrivals[-1] >= 0.9
+    sb.inject(Fault("drip", seconds=0.0005, path_prefix=f"{LIST}/"))
+    dripped = decimal_json(detail(client, sb, invoice_id))
+    assert {k: v for k, v in dripped.items() if k != "submitTimeUtc"} == sb.invoice(invoice_id)
+
+
 def test_fault_matching_prefix_method_after_and_times(sb, client):
     invoice_id = sb.invoice_ids()[0]
     sb.inject(Fault("status", status=503, path_prefix=f"{LIST}/", method="GET", after=2, times=2))

@@ -8,9 +8,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "drop", "delay", "truncate", "garbage", "missing_fields", "rewrite"]
+FaultKind = Literal[
+    "status", "drop", "delay", "drip", "truncate", "garbage", "missing_fields", "rewrite"
+]
 FAULT_KINDS: frozenset[str] = frozenset(
-    {"status", "drop", "delay", "truncate", "garbage", "missing_fields", "rewrite"}
+    {"status", "drop", "delay", "drip", "truncate", "garbage", "missing_fields", "rewrite"}
 )
 
 
@@ -19,11 +21,13 @@ class Fault:
     """One scripted failure.
 
     ``kind`` decides what the client sees: ``status`` (an error response), ``drop`` (the socket
-    closes with no response), ``delay`` (``seconds`` of sleep, then a normal response),
-    ``truncate`` (half the body promised by Content-Length, then close), ``garbage`` (200 with a
-    body that is not JSON), ``missing_fields`` (200 with valid JSON lacking the expected fields)
-    or ``rewrite`` (the normal response with its JSON body passed through ``rewrite``: a total
-    that lies, a page cut short, a value no schema expects).
+    closes with no response), ``delay`` (``seconds`` of sleep, then a normal response), ``drip``
+    (status and headers at once, then the body, the fault's ``body`` if set, one byte every
+    ``seconds``: each read is quick, the whole response is not), ``truncate`` (half the body
+    promised by Content-Length, then close), ``garbage`` (200 with a body that is not JSON),
+    ``missing_fields`` (200 with valid JSON lacking the expected fields) or ``rewrite`` (the
+    normal response with its JSON body passed through ``rewrite``: a total that lies, a page cut
+    short, a value no schema expects).
     The fault applies to requests whose path starts with ``path_prefix`` (and, if set, whose
     method is ``method`` and whose route the backend classifies as ``route``: "list", "detail"),
     skips the first ``after`` of them, then fires with ``probability`` until it has fired

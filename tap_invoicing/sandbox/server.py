@@ -23,6 +23,8 @@ from tap_invoicing.sandbox.requestlog import IncomingRequest, RequestLog, Reques
 
 JSON_TYPE = "application/json;charset=utf-8"
 GARBAGE_BODY = b"<html><head><title>502 Bad Gateway</title></head><body>upstream reset</body>"
+SERVED_KINDS = frozenset({"truncate", "delay", "drip", "rewrite"})
+"""Faults that shape the backend's own answer rather than replace it."""
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
@@ -220,7 +222,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 self._write(response, truncate=True)
             return
         self._log(request, route, arrived, response.status)
-        self._write(response)
+        self._write(response, drip=fault.seconds if fault and fault.kind == "drip" else None)
 
     def _log(self, request: ApiRequest, route: RouteInfo, arrived: float, status: int) -> None:
         """Log before writing, so a client holding the response always finds its request logged."""
@@ -239,18 +241,10 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     def _respond(self, request: ApiRequest, fault: Fault | None) -> ApiResponse | None:
         """The response for a request as shaped by the fault that fired; None means hang up."""
         backend = self.server.backend
-        if fault is None or fault.kind == "truncate":
-            return backend.handle(request)
+        if fault is None or fault.kind in SERVED_KINDS:
+            return self._served(request, fault)
         if fault.kind == "drop":
             return None
-        if fault.kind == "delay":
-            time.sleep(fault.seconds)
-            return backend.handle(request)
-        if fault.kind == "rewrite" and fault.rewrite is not None:
-            served = backend.handle(request)
-            payload = simplejson.loads(served.body, use_decimal=True)
-            rewritten = json_response(served.status, fault.rewrite(payload))
-            return ApiResponse(served.status, rewritten.body, served.content_type, served.headers)
         if fault.kind == "status":
             base = backend.fault_response(fault.status)
             response = self._with_body(base, fault)
@@ -267,6 +261,19 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         )
         response = self._with_body(base, fault)
         return ApiResponse(200, response.body, response.content_type, dict(fault.headers))
+
+    def _served(self, request: ApiRequest, fault: Fault | None) -> ApiResponse:
+        """The backend's own answer: delayed, with the fault's body to drip, or rewritten."""
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        served = self.server.backend.handle(request)
+        if fault is not None and fault.kind == "drip":
+            return self._with_body(served, fault)
+        if fault is not None and fault.rewrite is not None:
+            payload = simplejson.loads(served.body, use_decimal=True)
+            rewritten = json_response(served.status, fault.rewrite(payload))
+            return ApiResponse(served.status, rewritten.body, served.content_type, served.headers)
+        return served
 
     @staticmethod
     def _with_body(base: ApiResponse, fault: Fault) -> ApiResponse:
@@ -288,8 +295,11 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             raise ValueError("bad Content-Length")
         return self.rfile.read(int(length))
 
-    def _write(self, response: ApiResponse, *, truncate: bool = False) -> None:
-        """Write status, headers and body (or half the body, then hang up)."""
+    def _write(
+        self, response: ApiResponse, *, truncate: bool = False, drip: float | None = None
+    ) -> None:
+        """Write status, headers and body (or half the body, then hang up; or the body one byte
+        every ``drip`` seconds, until the client hangs up)."""
         body = response.body[: len(response.body) // 2] if truncate else response.body
         try:
             self.send_response(response.status)
@@ -298,7 +308,12 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if drip is None:
+                self.wfile.write(body)
+            else:
+                for position in range(len(body)):
+                    time.sleep(drip)
+                    self.wfile.write(body[position : position + 1])
             self.wfile.flush()
         except CLIENT_GONE:
             self.close_connection = True
