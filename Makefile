@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 TARGET_VENV := .venv-target
 SINGER_TOOLS_VENV := .venv-singer-tools
+TARGET_POSTGRES_VENV := .venv-target-postgres
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean postgres-server
 
 # The vendor SDK used to cross-check request signatures pulls in urllib3-future, whose wheel
 # replaces the urllib3 that requests uses; built with URLLIB3_NO_OVERRIDE it installs beside it.
@@ -32,6 +33,17 @@ $(SINGER_TOOLS_VENV)/.installed:
 	$(SINGER_TOOLS_VENV)/bin/pip install --quiet singer-tools==0.4.1
 	touch $@
 
+# The warehouse tests load the tap's output through the real MeltanoLabs target-postgres (its own
+# venv: it pins singer-sdk ~=0.54.0 and brings SQLAlchemy and psycopg) into a PostgreSQL server.
+$(TARGET_POSTGRES_VENV)/.installed:
+	$(PYTHON) -m venv $(TARGET_POSTGRES_VENV)
+	$(TARGET_POSTGRES_VENV)/bin/pip install --quiet meltanolabs-target-postgres==0.8.1
+	touch $@
+
+# Installs Debian's PostgreSQL server if none is installed; the tests start their own cluster.
+postgres-server:
+	bash scripts/postgres.sh install
+
 demo: $(VENV)/.installed $(TARGET_VENV)/.installed
 	VENV=$(VENV) TARGET_VENV=$(TARGET_VENV) bash scripts/demo.sh
 
@@ -39,11 +51,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint $(SINGER_TOOLS_VENV)/.installed
+test: lint $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed postgres-server
 	$(VENV)/bin/python -m pytest
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/throughput.py
 
 clean:
-	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) output .pytest_cache
+	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) $(TARGET_POSTGRES_VENV) output .pytest_cache
