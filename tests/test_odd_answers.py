@@ -89,3 +89,30 @@ def test_a_short_credential_echoed_in_an_error_body_is_masked(sandbox, config, c
     assert "value [redacted] refused" in str(refused.value)
     assert short not in str(refused.value)
     assert short not in caplog.text
+
+
+def test_text_in_an_amount_field_is_that_invoices_problem_and_an_empty_one_is_null(
+    sandbox, config, caplog
+):
+    unloadable, empty = sandbox.invoice_ids()[2], sandbox.invoice_ids()[6]
+
+    def amount(text: str):
+        def rewrite(detail: dict) -> dict:
+            order = detail["orderInformation"]
+            amounts = {**order["amountDetails"], "balanceAmount": text}
+            return {**detail, "orderInformation": {**order, "amountDetails": amounts}}
+
+        return rewrite
+
+    for invoice_id, text in ((unloadable, "N/A"), (empty, "")):
+        sandbox.inject(
+            Fault(kind="rewrite", rewrite=amount(text), path_prefix=DETAIL + invoice_id, times=None)
+        )
+    result = run_sync(config)
+    assert unloadable not in result.ids()
+    record = next(r for r in result.records("invoices") if r["id"] == empty)
+    assert record["orderInformation"]["amountDetails"]["balanceAmount"] is None
+    assert (
+        f"Invoice {unloadable} not emitted, read again next run: "
+        "orderInformation.amountDetails.balanceAmount is not a number"
+    ) in caplog.text
