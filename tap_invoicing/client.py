@@ -69,7 +69,8 @@ PAUSE_STATUSES = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNA
 """Answers that mean the API wants fewer requests from us: every worker waits, not just one."""
 AUTH_HEADERS = ("Signature", "Authorization")
 SIGNATURE_VALUE = re.compile(r'signature="([^"]+)"')
-REFUSED = "[redacted]"
+MASK = "[redacted]"
+"""What a credential in an error excerpt becomes."""
 _NUMERIC = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 """How a lone UTF-16 surrogate arrives in JSON: only a body with one needs scrubbing."""
@@ -227,6 +228,7 @@ class InvoicingStream(RESTStream[int]):
     """HTTP behaviour shared by every provider: base URL, authentication, error reporting."""
 
     provider_name: ClassVar[str]
+    _warned_surrogates = False
 
     @property
     def provider(self) -> Provider:
@@ -287,8 +289,6 @@ class InvoicingStream(RESTStream[int]):
             )
         return scrubbed
 
-    _warned_surrogates = False
-
     def validate_response(self, response: requests.Response) -> None:
         """Stop at once on refused credentials and on other refusals, refuse redirects, let 404
         through, retry malformed bodies."""
@@ -325,7 +325,7 @@ class InvoicingStream(RESTStream[int]):
         and never a credential or signature, even if the server echoes one back."""
         excerpt = response.text[:300].replace("\n", " ") if response.content else ""
         for secret in self._secrets_of(response.request):
-            excerpt = excerpt.replace(secret, REFUSED)
+            excerpt = excerpt.replace(secret, MASK)
         return f"HTTP {response.status_code} {response.reason} on {describe_request(response)}" + (
             f": {excerpt}" if excerpt else ""
         )
