@@ -94,7 +94,7 @@ class _DeadlineResponse(http.client.HTTPResponse):
     """An http.client response whose every read, headers and body, shares one deadline."""
 
     def __init__(self, sock: socket.socket, *args: Any, deadline: float, **kwargs: Any) -> None:
-        super().__init__(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(_DeadlineSocket(sock, deadline), *args, **kwargs)
 
 
 class _ResponseDeadline:
@@ -110,7 +110,7 @@ class _ResponseDeadline:
             if self.timeout is None
             else partial(_DeadlineResponse, deadline=time.monotonic() + self.timeout)
         )
-        return super().getresponse()  # type: ignore[misc]
+        return super().getresponse()
 
 
 class _DeadlineHTTPConnection(_ResponseDeadline, HTTPConnection):
