@@ -173,6 +173,12 @@ def failure_reason(error: BaseException | None) -> str:
     return type(error).__name__
 
 
+def credentials_refused(provider: Provider, how: str) -> str:
+    """The one line for refused credentials: the provider and which settings, never values."""
+    settings = ", ".join(provider.credential_settings)
+    return f"authentication failed: {provider.label} refused the credentials ({settings}) {how}"
+
+
 @dataclass(frozen=True)
 class DetailProblem:
     """Why one listed invoice was not emitted this run: it is read again on the next run."""
@@ -208,12 +214,8 @@ class DetailTally:
     def check_not_all_refused(self) -> None:
         """A run whose every detail was refused as forbidden failed to authenticate."""
         if self.forbidden and not self.served:
-            settings = ", ".join(self._provider.credential_settings)
-            msg = (
-                f"authentication failed: {self._provider.label} refused the credentials "
-                f"({settings}) for every invoice detail requested ({self.forbidden}), although "
-                f"it served the list"
-            )
+            how = f"for every invoice detail requested ({self.forbidden})"
+            msg = credentials_refused(self._provider, f"{how}, although it served the list")
             raise AuthenticationFailedError(msg, status=HTTPStatus.FORBIDDEN)
 
     def summary(self, skipped_unchanged: int) -> str:
@@ -294,10 +296,8 @@ class InvoicingStream(RESTStream[int]):
         through, retry malformed bodies."""
         status = response.status_code
         if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
-            settings = ", ".join(self.provider.credential_settings)
-            msg = (
-                f"authentication failed: {self.provider.label} refused the credentials "
-                f"({settings}) with HTTP {status} on {describe_request(response)}"
+            msg = credentials_refused(
+                self.provider, f"with HTTP {status} on {describe_request(response)}"
             )
             raise AuthenticationFailedError(
                 msg, status=status, answer=self.response_error_message(response)
