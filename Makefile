@@ -56,6 +56,7 @@ test: lint $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed po
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/throughput.py
+	$(VENV)/bin/python bench/revolv3.py
 
 clean:
 	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) $(TARGET_POSTGRES_VENV) output .pytest_cache

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tap_invoicing.incremental import OpenInvoiceFilter, id_digest
+from tap_invoicing.core.plans.open_invoices import OpenInvoiceFilter, id_digest
 from tap_invoicing.sandbox import Sandbox
 
 TAP = str(Path(sys.executable).parent / "tap-invoicing")

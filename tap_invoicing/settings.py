@@ -1,17 +1,24 @@
-"""The tap's settings: the JSON schema users see, and the checks a schema cannot express."""
+"""The tap's settings: the JSON schema users see, and the checks a schema cannot express.
+
+The settings every provider shares are here; each provider adds its own (credentials, options)
+through its :class:`~tap_invoicing.core.provider.Provider`.
+"""
 
 from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from jsonschema.validators import validator_for
 from singer_sdk import typing as th
 
-from tap_invoicing.incremental import parse_time
-from tap_invoicing.providers import PROVIDER_NAMES, get_provider
+from tap_invoicing.core.dates import parse_time
+
+if TYPE_CHECKING:
+    from tap_invoicing.core.provider import Provider
 
 DEFAULT_MAX_WORKERS = 8
 MAX_WORKERS = 64
@@ -20,26 +27,37 @@ MIN_REQUESTS_PER_SECOND = 0.01
 """One request per 100 s: any slower and an ordinary account takes days, which is a typo."""
 
 
-def config_schema() -> dict:
-    """Settings shared by every provider, plus each provider's credentials."""
-    providers = [get_provider(name) for name in PROVIDER_NAMES]
+def config_schema(providers: Sequence[Provider]) -> dict:
+    """Settings shared by every provider, then each provider's own."""
+    names = [provider.name for provider in providers]
     environments = sorted({env for provider in providers for env in provider.environments})
+    per_provider = "; ".join(
+        f"{provider.name}: {', '.join(provider.environments)} "
+        f"(default {provider.default_environment})"
+        for provider in providers
+    )
+    page_sizes = ", ".join(
+        f"{provider.name}: 1-{provider.max_page_size}, default {provider.default_page_size}"
+        for provider in providers
+    )
+    rates = ", ".join(
+        f"{provider.name}: {provider.default_max_requests_per_second or 'none'}"
+        for provider in providers
+    )
+    own = {setting.name: setting for provider in providers for setting in provider.settings}
     return th.PropertiesList(
         th.Property(
             "provider",
             th.StringType,
             required=True,
-            allowed_values=list(PROVIDER_NAMES),
+            allowed_values=names,
             description="Which invoicing API to extract from.",
         ),
         th.Property(
             "environment",
             th.StringType,
             allowed_values=environments,
-            description=(
-                "API environment. cybersource: production (api.cybersource.com, the default), "
-                "test (apitest.cybersource.com), production-india (api.in.cybersource.com)."
-            ),
+            description=f"API environment. {per_provider}.",
         ),
         th.Property(
             "base_url",
@@ -49,24 +67,7 @@ def config_schema() -> dict:
                 "Plain http is refused unless the host is loopback."
             ),
         ),
-        th.Property(
-            "merchant_id",
-            th.StringType,
-            secret=True,
-            description="CyberSource merchant id (sent as v-c-merchant-id).",
-        ),
-        th.Property(
-            "merchant_key_id",
-            th.StringType,
-            secret=True,
-            description="CyberSource shared secret key id (a UUID from the Business Center).",
-        ),
-        th.Property(
-            "merchant_secret_key",
-            th.StringType,
-            secret=True,
-            description="CyberSource shared secret key, base64 as the Business Center shows it.",
-        ),
+        *own.values(),
         th.Property(
             "start_date",
             th.DateTimeType,
@@ -75,7 +76,7 @@ def config_schema() -> dict:
         th.Property(
             "page_size",
             th.IntegerType,
-            description="Invoices per list page (cybersource: 1-1000, default 1000).",
+            description=f"Invoices per list page ({page_sizes}).",
         ),
         th.Property(
             "request_timeout",
@@ -93,10 +94,7 @@ def config_schema() -> dict:
         th.Property(
             "max_requests_per_second",
             th.NumberType,
-            description=(
-                "Cap on all requests of a run together, e.g. 5 or 0.5 "
-                "(default: none for cybersource)."
-            ),
+            description=f"Cap on all requests of a run together, e.g. 5 or 0.5 (default: {rates}).",
         ),
     ).to_dict()
 
@@ -132,12 +130,12 @@ def _check_start_date(value: object) -> list[str]:
     return []
 
 
-def check_settings(config: Mapping) -> list[str]:
+def check_settings(config: Mapping, providers: Mapping[str, Provider]) -> list[str]:
     """Cross-field checks, one line per problem, each naming its setting; never echoes secrets."""
     provider_name = config.get("provider")
-    if provider_name not in PROVIDER_NAMES:
-        return [f"provider: must be one of {', '.join(PROVIDER_NAMES)}"]
-    provider = get_provider(provider_name)
+    if provider_name not in providers:
+        return [f"provider: must be one of {', '.join(providers)}"]
+    provider = providers[provider_name]
     errors: list[str] = []
     environment = config.get("environment", provider.default_environment)
     if environment not in provider.environments:
@@ -166,15 +164,14 @@ def check_settings(config: Mapping) -> list[str]:
     missing = [name for name in provider.credential_settings if not config.get(name)]
     errors += [f"{name}: is required for provider {provider_name}" for name in missing]
     if not missing:
-        errors += provider.check_credentials(config)
+        errors += provider.check_settings(config)
     return errors
 
 
-def api_root(config: Mapping) -> str:
+def api_root(config: Mapping, provider: Provider) -> str:
     """The API root URL: the override when set, else the environment's host."""
     if config.get("base_url"):
         return str(config["base_url"]).rstrip("/")
-    provider = get_provider(config["provider"])
     return provider.environments[config.get("environment", provider.default_environment)]
 
 
@@ -183,11 +180,11 @@ def max_workers(config: Mapping) -> int:
     return int(config.get("max_workers") or DEFAULT_MAX_WORKERS)
 
 
-def max_requests_per_second(config: Mapping) -> float | None:
+def max_requests_per_second(config: Mapping, provider: Provider) -> float | None:
     """The ``max_requests_per_second`` setting, else the limit the provider documents."""
     if config.get("max_requests_per_second") is not None:
         return float(config["max_requests_per_second"])
-    return get_provider(config["provider"]).default_max_requests_per_second
+    return provider.default_max_requests_per_second
 
 
 def schema_errors(config: Mapping, schema: Mapping) -> list[str]:

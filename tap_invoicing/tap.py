@@ -16,8 +16,10 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import Message
 from singer_sdk.streams import RESTStream
 
+from tap_invoicing.core.children import InvoiceChildStream
+from tap_invoicing.core.engine import InvoicesStream
 from tap_invoicing.errors import TapInvoicingError
-from tap_invoicing.providers import get_provider
+from tap_invoicing.providers import PROVIDERS
 from tap_invoicing.settings import (
     check_settings,
     config_schema,
@@ -87,7 +89,7 @@ class TapInvoicing(Tap):
 
     name = "tap-invoicing"
     package_name = "tap-invoicing"
-    config_jsonschema = config_schema()
+    config_jsonschema = config_schema(list(PROVIDERS.values()))
     message_writer_class = WholeMessageWriter
 
     def __init__(self, *, validate_config: bool = True, **kwargs: Any) -> None:
@@ -104,22 +106,23 @@ class TapInvoicing(Tap):
         echoing values, then what a schema cannot say (credentials per provider, URLs, dates).
         Unknown settings are warned about."""
         config = dict(self.config)
-        errors = schema_errors(config, self.config_jsonschema) or check_settings(config)
+        errors = schema_errors(config, self.config_jsonschema) or check_settings(config, PROVIDERS)
         if errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         for warning in unknown_settings(config, self.config_jsonschema):
             self.logger.warning("%s", warning)
 
     def discover_streams(self) -> list[Stream]:
-        """The streams of the configured provider."""
+        """The configured provider's streams: its invoices and the children it declares."""
         if self._validate_settings:
             self._check_settings()
         if self.config.get("provider") is None:
             raise ConfigValidationError(
                 "Config validation failed", errors=["provider: is required to discover streams"]
             )
-        provider = get_provider(self.config["provider"])
-        return [stream_type(tap=self) for stream_type in provider.stream_types]
+        provider = PROVIDERS[self.config["provider"]]
+        children = [InvoiceChildStream(self, provider, spec) for spec in provider.children]
+        return [InvoicesStream(self, provider), *children]
 
     def sync_all(self) -> None:
         """Sync, then close the streams' HTTP connections, which the SDK leaves open."""

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tap_invoicing.client import InvoicingStream
+from tap_invoicing.core.http_stream import InvoicingStream
 from tap_invoicing.errors import RetriesExhaustedError
 from tap_invoicing.sandbox import Fault
 from tests.conftest import TAP, everything, invoices_with_status, run_sync

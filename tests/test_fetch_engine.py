@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from tap_invoicing.fetch import IN_FLIGHT_PER_WORKER, fetch_all
-from tap_invoicing.progress import Progress, duration
-from tap_invoicing.throttle import RequestGate, RequestsStopped
+from tap_invoicing.core.fetch import IN_FLIGHT_PER_WORKER, fetch_all
+from tap_invoicing.core.progress import Progress, duration
+from tap_invoicing.core.throttle import RequestGate, RequestsStopped
 
 LOGGER = logging.getLogger("tests.fetch_engine")
 

@@ -11,12 +11,8 @@ import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_invoicing.client import (
-    UnloadableError,
-    conform_to_schema,
-    retry_after_seconds,
-    without_surrogates,
-)
+from tap_invoicing.core.conform import UnloadableError, conform_to_schema, without_surrogates
+from tap_invoicing.core.http_stream import retry_after_seconds
 
 
 def throttled(retry_after: str | None) -> RetriableAPIError:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tap_invoicing.core.listing import OffsetListing
 from tap_invoicing.errors import TapInvoicingError
-from tap_invoicing.pagination import OffsetListing
 from tap_invoicing.sandbox import Sandbox
 from tests.conftest import run_sync
 

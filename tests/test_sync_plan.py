@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tap_invoicing.errors import StateError
-from tap_invoicing.incremental import (
-    BookmarkMismatchError,
-    BookmarkScope,
+from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope
+from tap_invoicing.core.plans.open_invoices import (
     InvoiceSyncPlan,
     OpenInvoiceFilter,
     PreviousRun,
     id_digest,
 )
+from tap_invoicing.errors import StateError
 
 SCOPE = BookmarkScope("cybersource", "https://api.example", "acct", None, ("invoices",))
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tap_invoicing import client
-from tap_invoicing.client import InvoicingStream
+from tap_invoicing.core import http_stream
+from tap_invoicing.core.http import ApiSession
+from tap_invoicing.core.http_stream import InvoicingStream
 from tap_invoicing.errors import RedirectRefusedError, RetriesExhaustedError
-from tap_invoicing.http import ApiSession
 from tap_invoicing.sandbox import Fault, Sandbox
 from tests.conftest import everything, run_cli, run_sync
 from tests.test_faults import DETAIL, LIST, no_waiting
@@ -234,7 +234,7 @@ def test_a_429_with_a_minus_0000_date_is_waited_out(sandbox, config):
 
 
 def test_a_retry_after_beyond_the_cap_is_capped_and_says_so(sandbox, config, monkeypatch, caplog):
-    monkeypatch.setattr(client, "MAX_RETRY_WAIT", 0.5)
+    monkeypatch.setattr(http_stream, "MAX_RETRY_WAIT", 0.5)
     victim = sandbox.invoice_ids()[2]
     sandbox.inject(
         Fault(

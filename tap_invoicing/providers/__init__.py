@@ -1,22 +1,13 @@
-"""The registry of supported invoicing APIs, keyed by the ``provider`` setting.
+"""The supported invoicing APIs, keyed by the ``provider`` setting.
 
-Each provider is a package of this one whose ``provider`` module exposes ``PROVIDER``; it is
-imported on first use, because provider modules themselves build on the shared stream machinery.
+Each provider is a package of this one whose ``provider`` module builds its ``PROVIDER``; adding
+one is adding its package and its line here.
 """
 
 from __future__ import annotations
 
-import importlib
-from functools import cache
+from tap_invoicing.core.provider import Provider
+from tap_invoicing.providers.cybersource.provider import PROVIDER as CYBERSOURCE
+from tap_invoicing.providers.revolv3.provider import PROVIDER as REVOLV3
 
-from tap_invoicing.providers.base import Provider
-
-PROVIDER_NAMES = ("cybersource",)
-
-
-@cache
-def get_provider(name: str) -> Provider:
-    """The provider for a ``provider`` setting value."""
-    if name not in PROVIDER_NAMES:
-        raise KeyError(name)
-    return importlib.import_module(f"{__name__}.{name}.provider").PROVIDER
+PROVIDERS: dict[str, Provider] = {provider.name: provider for provider in (CYBERSOURCE, REVOLV3)}

@@ -11,12 +11,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from email.utils import formatdate
 from urllib.parse import urlsplit
 
 import requests
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+SIGNATURE_VALUE = re.compile(r'signature="([^"]+)"')
 
 
 def decode_secret(secret_b64: str) -> bytes:
@@ -119,3 +121,8 @@ class HttpSignatureAuth(requests.auth.AuthBase):
             )
         )
         return request
+
+    def secrets_of(self, request: requests.PreparedRequest) -> list[str]:
+        """The Signature header and the signature in it: an error body may echo either."""
+        header = request.headers.get("Signature")
+        return [header, *SIGNATURE_VALUE.findall(header)] if header else []

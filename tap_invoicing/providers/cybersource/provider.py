@@ -1,19 +1,38 @@
-"""CyberSource Invoicing API v2 as the tap sees it: hosts, credentials and streams."""
+"""CyberSource Invoicing API v2 as the tap sees it: hosts, settings, auth, API and streams."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tap_invoicing.providers.base import Provider
+from singer_sdk import typing as th
+
+from tap_invoicing.core.provider import ChildSpec, Provider, Transport
+from tap_invoicing.providers.cybersource.api import CyberSourceApi
 from tap_invoicing.providers.cybersource.auth import HttpSignatureAuth, decode_secret
-from tap_invoicing.providers.cybersource.streams import (
-    CyberSourceHistoryStream,
-    CyberSourceInvoicesStream,
-    CyberSourceLineItemsStream,
+
+SETTINGS = (
+    th.Property(
+        "merchant_id",
+        th.StringType,
+        secret=True,
+        description="CyberSource merchant id (sent as v-c-merchant-id).",
+    ),
+    th.Property(
+        "merchant_key_id",
+        th.StringType,
+        secret=True,
+        description="CyberSource shared secret key id (a UUID from the Business Center).",
+    ),
+    th.Property(
+        "merchant_secret_key",
+        th.StringType,
+        secret=True,
+        description="CyberSource shared secret key, base64 as the Business Center shows it.",
+    ),
 )
 
 
-def _make_auth(config: Mapping) -> HttpSignatureAuth:
+def _make_auth(config: Mapping, transport: Transport) -> HttpSignatureAuth:
     return HttpSignatureAuth(
         merchant_id=config["merchant_id"],
         key_id=config["merchant_key_id"],
@@ -21,7 +40,7 @@ def _make_auth(config: Mapping) -> HttpSignatureAuth:
     )
 
 
-def _check_credentials(config: Mapping) -> list[str]:
+def _check_settings(config: Mapping) -> list[str]:
     try:
         decode_secret(str(config["merchant_secret_key"]))
     except ValueError as error:
@@ -38,11 +57,30 @@ PROVIDER = Provider(
         "production-india": "https://api.in.cybersource.com",
     },
     default_environment="production",
+    settings=SETTINGS,
     credential_settings=("merchant_id", "merchant_key_id", "merchant_secret_key"),
     account_settings=("merchant_id",),
+    check_settings=_check_settings,
+    make_auth=_make_auth,
+    make_api=CyberSourceApi,
+    invoice_key="id",
+    replication_key="submitTimeUtc",
+    children=(
+        ChildSpec(
+            "invoice_line_items",
+            items_at=("orderInformation", "lineItems"),
+            primary_keys=("invoiceId", "position"),
+            numbered="position",
+        ),
+        ChildSpec(
+            "invoice_history",
+            items_at=("invoiceHistory",),
+            primary_keys=("invoiceId", "sequence"),
+            numbered="sequence",
+            number_from=1,
+            oldest_first=True,
+        ),
+    ),
     max_page_size=1000,
     default_page_size=1000,
-    make_auth=_make_auth,
-    check_credentials=_check_credentials,
-    stream_types=(CyberSourceInvoicesStream, CyberSourceLineItemsStream, CyberSourceHistoryStream),
 )

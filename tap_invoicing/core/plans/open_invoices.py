@@ -14,8 +14,7 @@ invoice that is still open. So a run re-reads the details of:
 
 A closed invoice that was already closed last time cannot change and costs no request. The new
 state is committed only when the whole list has been read, so an interrupted run repeats work
-but never skips an invoice. A bookmark serves only the run it was made for (the same provider,
-API root, account, start date and streams); any other run makes a full pass instead.
+but never skips an invoice.
 """
 
 from __future__ import annotations
@@ -25,48 +24,26 @@ import binascii
 import hashlib
 import math
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+from tap_invoicing.core.bookmark import (
+    BOOKMARK_FORMAT,
+    BookmarkMismatchError,
+    BookmarkScope,
+    check_format,
+    has_bookmark,
+)
+from tap_invoicing.core.dates import parse_time
 from tap_invoicing.errors import StateError
-
-BOOKMARK_FORMAT = 2
-"""Bumped whenever the bookmark's meaning changes; unknown formats are refused, not guessed at."""
-
-UNSCOPED_FORMAT = 1
-"""The format before bookmarks recorded what they were made for: readable, but not trusted."""
 
 EDGE_SIZE = 10
 """How many of the first and of the last listed ids are kept to find the previous list's ends."""
 
 CREATED_MARGIN = timedelta(minutes=5)
 """Slack for ``createdDate``'s whole seconds against the server clock of the previous run."""
-
-
-def parse_time(value: object) -> datetime | None:
-    """Parse an API timestamp (nanosecond fractions allowed) as an aware datetime, UTC unless
-    it says otherwise; None when absent or unparseable."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))  # fast, and enough for the APIs' timestamps
-    except ValueError:
-        # Imported here: pendulum costs 25 ms of every start-up, for the rare odd timestamp.
-        import pendulum  # noqa: PLC0415
-
-        try:
-            parsed = pendulum.parse(str(value))
-        except (ValueError, pendulum.parsing.exceptions.ParserError):
-            return None
-    if not isinstance(parsed, datetime):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-class BookmarkMismatchError(Exception):
-    """The bookmark was made for another run (account, host, start date, streams): a full pass
-    reads everything instead, so nothing the other run never saw is skipped."""
 
 
 def id_digest(invoice_id: str) -> bytes:
@@ -157,67 +134,6 @@ def _id_list(bookmark: Mapping, key: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class BookmarkScope:
-    """What a bookmark is made for: it serves a later run only if that run reads the same API
-    root and account, from no later a start date, for no more streams."""
-
-    provider: str
-    api_root: str
-    account: str
-    """A digest of the settings that identify the account: the state holds no credential."""
-    start_date: datetime | None
-    streams: tuple[str, ...]
-
-    @staticmethod
-    def account_digest(values: list[str]) -> str:
-        """A short, one-way name for an account, stable across runs."""
-        joined = "\x1f".join(values).encode()
-        return hashlib.sha256(b"tap-invoicing account\x1f" + joined).hexdigest()[:16]
-
-    def to_state(self) -> dict:
-        """The JSON form kept in the bookmark."""
-        return {
-            "provider": self.provider,
-            "api_root": self.api_root,
-            "account": self.account,
-            "start_date": self.start_date.isoformat() if self.start_date else None,
-            "streams": list(self.streams),
-        }
-
-    def mismatch(self, made_for: object, account_settings: str) -> str | None:
-        """Why a bookmark made for ``made_for`` cannot serve this run, or None if it can."""
-        if not isinstance(made_for, Mapping):
-            return "it does not say what it was made for"
-        made_from = parse_time(made_for.get("start_date"))
-        starts_earlier = made_from is not None and (
-            self.start_date is None or self.start_date < made_from
-        )
-        since = self.start_date.isoformat() if self.start_date else "no start_date"
-        streams = made_for.get("streams")
-        unread = sorted(set(self.streams) - set(streams if isinstance(streams, list) else []))
-        reasons = {
-            f"it was made for provider {made_for.get('provider')}, not {self.provider}": (
-                made_for.get("provider") != self.provider
-            ),
-            f"it was made for {made_for.get('api_root')}, not {self.api_root}": (
-                made_for.get("api_root") != self.api_root
-            ),
-            f"it was made for another account ({account_settings} differ)": (
-                made_for.get("account") != self.account
-            ),
-            "its start_date is unreadable": (
-                made_for.get("start_date") is not None and made_from is None
-            ),
-            (
-                f"it was made with start_date {made_from and made_from.isoformat()} and this run "
-                f"reads from {since}: the invoices in between were never read"
-            ): starts_earlier,
-            f"streams {', '.join(unread)} were not selected when it was made": bool(unread),
-        }
-        return next((reason for reason, applies in reasons.items() if applies), None)
-
-
-@dataclass(frozen=True)
 class PreviousRun:
     """What the last complete run left in the bookmark."""
 
@@ -235,18 +151,9 @@ class PreviousRun:
         Raises BookmarkMismatchError when the bookmark was made for another run, and StateError
         when it is damaged or of a format this version does not know.
         """
-        if "replication_key_value" not in bookmark and "format" not in bookmark:
+        if not has_bookmark(bookmark):
             return None
-        if bookmark.get("format") == UNSCOPED_FORMAT:
-            msg = "it was written by an earlier tap-invoicing that did not record its account"
-            raise BookmarkMismatchError(msg)
-        if bookmark.get("format") != BOOKMARK_FORMAT:
-            msg = (
-                f"the invoices bookmark in the state was written by another version of "
-                f"tap-invoicing (format {bookmark.get('format', 'none')}; this version reads "
-                f"format {BOOKMARK_FORMAT}): run once without --state for a full pass"
-            )
-            raise StateError(msg)
+        check_format(bookmark)
         for key in ("made_for", "head_invoice_ids", "tail_invoice_ids", "open_invoices"):
             if key not in bookmark:
                 msg = f"the invoices bookmark in the state is damaged: it has no {key}"
@@ -336,3 +243,49 @@ class InvoiceSyncPlan:
         elif self.previous and self.previous.server_time:
             bookmark["replication_key_value"] = self.previous.server_time.isoformat()
         return bookmark
+
+
+@dataclass(frozen=True)
+class OpenInvoiceRules:
+    """How a provider's list and details say what the open-invoice plan needs to know."""
+
+    is_open: Callable[[Mapping], bool]
+    """Whether a list item or a detail is in a status that can still change."""
+    created: Callable[[Mapping], datetime | None]
+    """When a listed invoice was created, when the list says."""
+    server_time: Callable[[Any], str | None]
+    """The API's clock in a list page, when it says."""
+
+
+class OpenInvoicePlan:
+    """The change plan of an API without an updated-since filter (see the module docstring)."""
+
+    def __init__(
+        self, previous: PreviousRun | None, scope: BookmarkScope, rules: OpenInvoiceRules
+    ) -> None:
+        self._plan = InvoiceSyncPlan(previous, scope)
+        self._rules = rules
+
+    @property
+    def skipped_unchanged(self) -> int:
+        """Listed invoices whose detail was not requested: closed, and closed already before."""
+        return self._plan.skipped_unchanged
+
+    def note_page(self, payload: Any, ids: list[str]) -> None:
+        """The first page fixes the run's clock and first ids."""
+        self._plan.note_page(self._rules.server_time(payload), ids)
+
+    def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
+        """Whether the listed invoice may have changed since the previous run."""
+        rules = self._rules
+        return self._plan.needs_detail(
+            invoice_id, is_open=rules.is_open(item), created=rules.created(item)
+        )
+
+    def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
+        """Remember invoices still open, and those not read this run (read again next run)."""
+        self._plan.note_status(invoice_id, is_open=invoice is None or self._rules.is_open(invoice))
+
+    def next_bookmark(self, replication_key: str) -> dict:
+        """The bookmark to commit once the whole list has been read."""
+        return self._plan.next_bookmark(replication_key)

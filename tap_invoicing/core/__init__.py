@@ -1,0 +1,1 @@
+"""The shared engine: everything a provider plugs into, knowing no provider."""

@@ -1,0 +1,35 @@
+"""Change plans: how a run decides which listed invoices to read, and what its bookmark keeps.
+
+A provider picks the plan its API allows: open-invoice tracking where the list has no change
+filter (``open_invoices``), or the API's own last-update filter (``update_window``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class ChangePlan(Protocol):
+    """What the engine asks of a plan during one pass over the list."""
+
+    @property
+    def skipped_unchanged(self) -> int:
+        """Listed invoices not read because they cannot have changed."""
+        ...
+
+    def note_page(self, payload: Any, ids: list[str]) -> None:
+        """A list page was read."""
+        ...
+
+    def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
+        """Whether a listed invoice must be read (it may be new or changed)."""
+        ...
+
+    def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
+        """What became of a read: the invoice, or None when it was not emitted this run."""
+        ...
+
+    def next_bookmark(self, replication_key: str) -> dict:
+        """The bookmark to commit once the whole list has been read."""
+        ...

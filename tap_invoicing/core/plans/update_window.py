@@ -1,0 +1,111 @@
+"""Incremental sync on the API's own last-update filter.
+
+Each run lists the invoices updated from the previous run's window end, less a lookback, up to
+the moment the run started (both ends inclusive), and reads every one of them. The bookmark keeps
+only that end: an invoice updated during the run falls after it and is listed by the next run;
+one updated exactly at an end is in both windows; the lookback absorbs the API's own lag and a
+clock that differs from the API's by less than it. The state never grows with the invoices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tap_invoicing.core.bookmark import (
+    BOOKMARK_FORMAT,
+    BookmarkMismatchError,
+    BookmarkScope,
+    check_format,
+    has_bookmark,
+)
+from tap_invoicing.core.dates import parse_time
+from tap_invoicing.errors import StateError
+
+
+@dataclass(frozen=True)
+class Window:
+    """The last-update window of one run: ``start`` None reads from the beginning."""
+
+    start: datetime | None
+    end: datetime
+
+
+class UpdateWindowPlan:
+    """Reads every listed invoice: the list holds only invoices updated within the window."""
+
+    skipped_unchanged = 0
+
+    def __init__(
+        self, window: Window, scope: BookmarkScope, previous_end: datetime | None = None
+    ) -> None:
+        self.window = window
+        self._scope = scope
+        self._previous_end = previous_end
+        self.held_back = False
+        """Whether an invoice was not emitted: the bookmark then stays where it was."""
+
+    @classmethod
+    def for_run(
+        cls,
+        bookmark: Mapping,
+        scope: BookmarkScope,
+        *,
+        account_settings: str,
+        lookback: timedelta,
+        now: datetime | None = None,
+    ) -> UpdateWindowPlan:
+        """The plan of a run starting now, from its stream's bookmark (if it fits the run).
+
+        Raises BookmarkMismatchError when the bookmark was made for another run, and StateError
+        when it is damaged or of a format this version does not know.
+        """
+        end = (now or datetime.now(UTC)).replace(microsecond=0)
+        previous_end = cls._previous_end(bookmark, scope, account_settings)
+        start = previous_end - lookback if previous_end is not None else scope.start_date
+        return cls(Window(start, end), scope, previous_end)
+
+    @staticmethod
+    def _previous_end(
+        bookmark: Mapping, scope: BookmarkScope, account_settings: str
+    ) -> datetime | None:
+        if not has_bookmark(bookmark):
+            return None
+        check_format(bookmark)
+        if "made_for" not in bookmark:
+            raise StateError("the invoices bookmark in the state is damaged: it has no made_for")
+        value = bookmark.get("replication_key_value")
+        end = parse_time(value)
+        if value is not None and end is None:
+            msg = "the invoices bookmark in the state is damaged: its window end is unreadable"
+            raise StateError(msg)
+        if reason := scope.mismatch(bookmark["made_for"], account_settings):
+            raise BookmarkMismatchError(reason)
+        return end
+
+    def note_page(self, payload: Any, ids: list[str]) -> None:
+        """Nothing to learn from a page: the window was fixed before the first one."""
+
+    def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
+        """Every invoice in the window was updated since the previous run (or the lookback)."""
+        return True
+
+    def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
+        """An invoice not emitted would be in no later window unless it changed again: the
+        bookmark then keeps the previous end, so the next run lists this window again."""
+        if invoice is None:
+            self.held_back = True
+
+    def next_bookmark(self, replication_key: str) -> dict:
+        """The window end (or the previous one, when held back), and what it was made for."""
+        end = self._previous_end if self.held_back else self.window.end
+        bookmark: dict = {
+            "format": BOOKMARK_FORMAT,
+            "replication_key": replication_key,
+            "made_for": self._scope.to_state(),
+        }
+        if end is not None:
+            bookmark["replication_key_value"] = end.isoformat()
+        return bookmark

@@ -1,0 +1,1 @@
+"""Revolv3 invoices: ``provider.PROVIDER`` describes the API to the tap."""

@@ -1,0 +1,80 @@
+"""The last-update window plan: where each run's window starts and ends, and what it keeps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope
+from tap_invoicing.core.plans.update_window import UpdateWindowPlan
+from tap_invoicing.errors import StateError
+
+NOW = datetime(2026, 12, 2, 0, 30, 15, 400000, tzinfo=UTC)
+LOOKBACK = timedelta(minutes=5)
+
+
+def scope(account: str = "a", start: datetime | None = None) -> BookmarkScope:
+    return BookmarkScope(
+        provider="revolv3",
+        api_root="https://api.revolv3.com",
+        account=BookmarkScope.account_digest([account]),
+        start_date=start,
+        streams=("invoices",),
+    )
+
+
+def plan(bookmark: dict, run_scope: BookmarkScope | None = None) -> UpdateWindowPlan:
+    return UpdateWindowPlan.for_run(
+        bookmark, run_scope or scope(), account_settings="static_token", lookback=LOOKBACK, now=NOW
+    )
+
+
+def test_a_first_run_reads_from_the_start_date_to_now_in_whole_seconds() -> None:
+    assert plan({}).window.start is None
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    first = plan({}, scope(start=since))
+    assert first.window.start == since
+    assert first.window.end == NOW.replace(microsecond=0)
+
+
+def test_the_next_run_starts_a_lookback_before_the_previous_end() -> None:
+    bookmark = plan({}).next_bookmark("lastUpdateEndDate")
+    assert bookmark["replication_key_value"] == "2026-12-02T00:30:15+00:00"
+    later = UpdateWindowPlan.for_run(
+        bookmark,
+        scope(),
+        account_settings="static_token",
+        lookback=LOOKBACK,
+        now=NOW + timedelta(hours=1),
+    )
+    assert later.window.start == NOW.replace(microsecond=0) - LOOKBACK
+    assert later.window.end == (NOW + timedelta(hours=1)).replace(microsecond=0)
+
+
+def test_an_invoice_not_emitted_holds_the_bookmark_where_it_was() -> None:
+    first = plan({})
+    first.note_read("1", None)
+    assert "replication_key_value" not in first.next_bookmark("lastUpdateEndDate")
+    previous = plan({}).next_bookmark("lastUpdateEndDate")
+    second = UpdateWindowPlan.for_run(
+        previous,
+        scope(),
+        account_settings="static_token",
+        lookback=LOOKBACK,
+        now=NOW + timedelta(hours=1),
+    )
+    second.note_read("2", {"invoiceId": 2})
+    second.note_read("3", None)
+    kept = second.next_bookmark("lastUpdateEndDate")
+    assert kept["replication_key_value"] == previous["replication_key_value"]
+
+
+def test_a_bookmark_of_another_account_or_a_damaged_one_is_refused() -> None:
+    bookmark = plan({}).next_bookmark("lastUpdateEndDate")
+    with pytest.raises(BookmarkMismatchError, match="another account"):
+        plan(bookmark, scope(account="b"))
+    with pytest.raises(StateError, match="unreadable"):
+        plan({**bookmark, "replication_key_value": "yesterday-ish"})
+    with pytest.raises(StateError, match="another version"):
+        plan({**bookmark, "format": 99})
