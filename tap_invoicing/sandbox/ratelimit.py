@@ -7,6 +7,10 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
+CLOCK_RESOLUTION = 1e-9
+"""``time.monotonic`` counts nanoseconds: a gap this close to a window's length (float
+arithmetic on 1/20 s steps) is the full window."""
+
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -37,7 +41,8 @@ class RateLimiter:
         """Count an arrival at ``arrived`` (``time.monotonic()``); False if it is over a limit."""
         with self._lock:
             admitted = all(
-                len(arrivals) < limit.requests or arrived - arrivals[0] >= limit.seconds
+                len(arrivals) < limit.requests
+                or arrived - arrivals[0] >= limit.seconds - CLOCK_RESOLUTION
                 for limit, arrivals in self._windows
             )
             for _, arrivals in self._windows:
