@@ -16,8 +16,8 @@ def test_invoices_paid_or_cancelled_mid_sync_arrive_by_the_next_run(sandbox, con
     def change_on_the_second_page(incoming) -> None:
         if incoming.kind == "list" and incoming.query.get("offset") != "0" and not changed:
             changed.extend([early, late])
-            sandbox.pay(early)
-            sandbox.cancel(late)
+            sandbox.api.pay(early)
+            sandbox.api.cancel(late)
 
     sandbox.on_request(change_on_the_second_page)
     first = run_sync(config)
@@ -34,7 +34,7 @@ def test_an_invoice_deleted_between_list_and_detail_is_logged_and_skipped(sandbo
 
     def delete_before_its_detail(incoming) -> None:
         if incoming.kind == "detail" and incoming.invoice_id == victim:
-            sandbox.delete(victim)
+            sandbox.api.delete(victim)
 
     sandbox.on_request(delete_before_its_detail)
     with caplog.at_level(logging.INFO):

@@ -39,7 +39,7 @@ def test_an_incremental_run_with_workers_reads_what_one_worker_would(sandbox, co
     first = run_sync(config)
     for invoice_id in sandbox.invoice_ids()[:40:3]:
         if sandbox.invoice(invoice_id)["status"] in {"SENT", "PARTIAL"}:
-            sandbox.pay(invoice_id)
+            sandbox.api.pay(invoice_id)
     one = run_sync({**config, "max_workers": 1}, state=first.state)
     eight = run_sync({**config, "max_workers": 8}, state=first.state)
     assert everything(eight) == everything(one)

@@ -48,8 +48,8 @@ def test_resuming_after_sigkill_loses_nothing(tmp_path, killed_run):
         if killed_run == "incremental":
             state = run_sync(config).state
             for invoice_id in invoices_with_status(sb, "SENT")[:3]:
-                sb.pay(invoice_id)
-            sb.add(2)
+                sb.api.pay(invoice_id)
+            sb.api.add(2)
         clean = run_sync(config, state=state)
 
         last_state = run_until_killed(tmp_path, config, state, records_before_kill=10)

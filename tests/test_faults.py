@@ -117,7 +117,7 @@ def test_exhausted_retries_name_the_request_and_commit_nothing(sandbox, config):
 
 def test_exhausted_retries_exit_non_zero_and_leave_the_previous_bookmark(sandbox, config, tmp_path):
     first = run_sync(config)
-    sandbox.pay(invoices_with_status(sandbox, "SENT")[0])
+    sandbox.api.pay(invoices_with_status(sandbox, "SENT")[0])
     victim = invoices_with_status(sandbox, "SENT")[0]
     sandbox.inject(always_unavailable(victim))
     config_path, state_path = tmp_path / "config.json", tmp_path / "state.json"

@@ -28,17 +28,17 @@ def test_second_run_emits_every_change_and_reads_no_untouched_closed_invoice(san
     assert len(sent) >= 5 and len(closed_ids) >= 10, "data set too small for this scenario"
 
     paid, partly_paid, cancelled, updated, reminded = sent[:5]
-    sandbox.pay(paid)
+    sandbox.api.pay(paid)
     balance = Decimal(
         str(sandbox.invoice(partly_paid)["orderInformation"]["amountDetails"]["balanceAmount"])
     )
-    sandbox.pay(partly_paid, amount=(balance / 3).quantize(Decimal("0.01")))
-    sandbox.cancel(cancelled)
-    sandbox.update(updated, description="Changed after the first run")
-    sandbox.remind(reminded)
-    created = sandbox.add(2)
-    created_and_paid = sandbox.add(1)[0]
-    sandbox.pay(created_and_paid)
+    sandbox.api.pay(partly_paid, amount=(balance / 3).quantize(Decimal("0.01")))
+    sandbox.api.cancel(cancelled)
+    sandbox.api.update(updated, description="Changed after the first run")
+    sandbox.api.remind(reminded)
+    created = sandbox.api.add(2)
+    created_and_paid = sandbox.api.add(1)[0]
+    sandbox.api.pay(created_and_paid)
     sandbox.clear_requests()
 
     second = run_sync(config, state=first.state)
@@ -68,7 +68,7 @@ def test_a_run_without_changes_reads_only_open_invoices(sandbox, config):
 def test_an_invoice_closed_between_runs_is_read_once_more_then_never(sandbox, config):
     first = run_sync(config)
     sent = next(i for i in sandbox.invoice_ids() if status_of(sandbox, i) == "SENT")
-    sandbox.pay(sent)
+    sandbox.api.pay(sent)
     second = run_sync(config, state=first.state)
     assert sent in second.ids()
     sandbox.clear_requests()
@@ -103,7 +103,7 @@ def test_state_is_written_a_few_times_not_once_per_invoice(sandbox, config):
 
 def test_a_failed_run_leaves_the_previous_bookmark(sandbox, config):
     first = run_sync(config)
-    sandbox.pay(next(i for i in sandbox.invoice_ids() if status_of(sandbox, i) == "SENT"))
+    sandbox.api.pay(next(i for i in sandbox.invoice_ids() if status_of(sandbox, i) == "SENT"))
     sandbox.inject(Fault(kind="status", status=401, path_prefix="/invoicing/v2/invoices/", after=3))
     with pytest.raises(Exception, match="HTTP 401"):
         run_sync(config, state=first.state)

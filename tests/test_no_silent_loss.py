@@ -32,10 +32,10 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_an_incremental_run_skips_closed_invoices_when_the_previous_head_is_open():
     with Sandbox(invoices=400, seed=3) as sandbox:
         config = {**sandbox.tap_config(), "page_size": 50}
-        sandbox.add(10, status="SENT")  # the newest invoices, unpaid, head the first run's list
+        sandbox.api.add(10, status="SENT")  # the newest invoices, unpaid, head the first run's list
         first = run_sync(config)
         was_open = open_ids(sandbox)
-        new = sandbox.add(10, status="SENT")
+        new = sandbox.api.add(10, status="SENT")
         sandbox.clear_requests()
         second = run_sync(config, state=first.state)
         read = set(sandbox.detail_requests())

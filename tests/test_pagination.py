@@ -27,7 +27,7 @@ def test_a_404_past_the_end_ends_the_list(sandbox, config):
     def shrink_the_list_once(incoming) -> None:
         if is_later_list_page(incoming) and len(sandbox.invoice_ids()) > 20:
             for invoice_id in sandbox.invoice_ids()[20:]:
-                sandbox.delete(invoice_id)
+                sandbox.api.delete(invoice_id)
 
     sandbox.on_request(shrink_the_list_once)
     result = run_sync(config)
@@ -41,7 +41,7 @@ def test_invoices_created_while_paging_are_emitted_once_and_nothing_is_lost(sand
 
     def create_two_per_page(incoming) -> None:
         if paging[0] and is_later_list_page(incoming):
-            sandbox.add(2)
+            sandbox.api.add(2)
 
     sandbox.on_request(create_two_per_page)
     first = run_sync(config)
@@ -59,7 +59,7 @@ def test_invoices_removed_ahead_of_the_reader_skip_nothing(sandbox, config):
         if is_later_list_page(incoming) and not removed:
             removed.extend(sandbox.invoice_ids()[:12])
             for invoice_id in removed:
-                sandbox.delete(invoice_id)
+                sandbox.api.delete(invoice_id)
 
     sandbox.on_request(remove_from_first_page)
     result = run_sync(config)

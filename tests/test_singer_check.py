@@ -47,7 +47,7 @@ def test_singer_check_tap_passes_on_a_full_run_and_on_the_state_run(sandbox, tmp
     assert full.returncode == 0
     assert "invoices           | 60 " in check(full.stdout, tmp_path)
 
-    sandbox.pay(sent[0])
+    sandbox.api.pay(sent[0])
     state.write_text(json.dumps(last_state(full.stdout)))
     incremental = run_cli("--config", str(config), "--state", str(state))
     assert incremental.returncode == 0

@@ -307,11 +307,11 @@ def test_an_incremental_run_upserts_changed_invoices_without_duplicates(warehous
         if balance(big_sandbox, invoice_id) > 1
     ]
     paid, partly_paid, cancelled, updated = sent[:4]
-    big_sandbox.pay(paid)
-    big_sandbox.pay(partly_paid, amount="0.01")
-    big_sandbox.cancel(cancelled)
-    big_sandbox.update(updated, description="Changed after the first load")
-    created = big_sandbox.add(2)
+    big_sandbox.api.pay(paid)
+    big_sandbox.api.pay(partly_paid, amount="0.01")
+    big_sandbox.api.cancel(cancelled)
+    big_sandbox.api.update(updated, description="Changed after the first load")
+    created = big_sandbox.api.add(2)
     big_sandbox.clear_requests()
 
     warehouse.load(big_sandbox, state)

@@ -8,8 +8,12 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from tap_invoicing.sandbox.harness import EMULATORS, Sandbox
+
+REVOLV3_OPTIONS = ("list_shape", "max_page")
+"""Emulator options the CLI offers, all of them revolv3's."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +29,29 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--write-config", type=Path, metavar="FILE", help="write a ready tap config JSON here"
     )
+    parser.add_argument(
+        "--list-shape",
+        choices=("summary", "full"),
+        help="revolv3 only: list items as documented summaries (default) or full invoices",
+    )
+    parser.add_argument(
+        "--max-page",
+        type=int,
+        metavar="N",
+        help="revolv3 only: the highest page number the list serves (default 1000)",
+    )
     return parser
+
+
+def _emulator_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
+    """The provider options given on the command line; refuses those the provider lacks."""
+    options = {name: getattr(args, name) for name in REVOLV3_OPTIONS}
+    given = {name: value for name, value in options.items() if value is not None}
+    if given and args.provider != "revolv3":
+        parser.error("--list-shape and --max-page are revolv3 options")
+    if given.get("max_page", 1) < 1:
+        parser.error("--max-page must be >= 1")
+    return given
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.invoices < 0 or args.latency_ms < 0 or not 0 <= args.port <= 65535:
         parser.error("--invoices and --latency-ms must be >= 0, --port within 0-65535")
+    options = _emulator_options(parser, args)
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -47,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         port=args.port,
         latency=args.latency_ms / 1000,
+        **options,
     )
     with sandbox:
         if args.write_config is not None:

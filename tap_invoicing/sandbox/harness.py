@@ -7,7 +7,6 @@ import json
 import random
 import threading
 from collections.abc import Callable
-from decimal import Decimal
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
@@ -16,18 +15,25 @@ from typing import Any
 from tap_invoicing.sandbox.cybersource import CyberSourceEmulator
 from tap_invoicing.sandbox.faults import Fault, FaultPlan
 from tap_invoicing.sandbox.provider import Emulator
+from tap_invoicing.sandbox.ratelimit import RateLimiter
 from tap_invoicing.sandbox.requestlog import Listener, RequestLog, RequestRecord
+from tap_invoicing.sandbox.revolv3 import Revolv3Emulator
 from tap_invoicing.sandbox.server import SandboxHTTPServer
 
 HOST = "127.0.0.1"
-EMULATORS: dict[str, Callable[..., Emulator]] = {"cybersource": CyberSourceEmulator}
+EMULATORS: dict[str, Callable[..., Emulator]] = {
+    "cybersource": CyberSourceEmulator,
+    "revolv3": Revolv3Emulator,
+}
 
 
 class Sandbox:
     """A local invoicing API server with seeded data.
 
-    ``latency`` (seconds) is added to every response. Data reads return deep copies; the
-    mutations are applied atomically and are visible to the next request.
+    ``latency`` (seconds) is added to every response; ``options`` go to the emulator's
+    constructor (e.g. revolv3's ``list_shape``). Data reads return deep copies. The vendor's own
+    state changes are methods of ``api`` (``sandbox.api.pay(...)``): they are applied
+    atomically and are visible to the next request.
     """
 
     def __init__(
@@ -37,6 +43,7 @@ class Sandbox:
         seed: int = 7,
         port: int = 0,
         latency: float = 0.0,
+        **options: Any,
     ) -> None:
         if provider not in EMULATORS:
             raise ValueError(f"unknown provider {provider!r}; choose from {sorted(EMULATORS)}")
@@ -46,7 +53,8 @@ class Sandbox:
         self.seed = seed
         self.latency = latency
         self._requested_port = port
-        self._emulator = EMULATORS[provider](invoices=invoices, seed=seed)
+        self._emulator = EMULATORS[provider](invoices=invoices, seed=seed, **options)
+        self._limiter = RateLimiter(self._emulator.rate_limits)
         self._faults = FaultPlan(random.Random(f"{seed}:faults"))
         self._log = RequestLog()
         self._server: SandboxHTTPServer | None = None
@@ -57,7 +65,12 @@ class Sandbox:
         if self._server is not None:
             raise RuntimeError("sandbox already running")
         server = SandboxHTTPServer(
-            (HOST, self._requested_port), self._emulator, self._faults, self._log, self.latency
+            (HOST, self._requested_port),
+            self._emulator,
+            self._faults,
+            self._log,
+            self.latency,
+            limiter=self._limiter,
         )
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -104,6 +117,11 @@ class Sandbox:
         return f"http://{HOST}:{self.port}"
 
     @property
+    def api(self) -> Emulator:
+        """The emulator itself: its vendor-specific state changes are what tests call."""
+        return self._emulator
+
+    @property
     def credentials(self) -> Any:
         """The credentials the sandbox accepts (a frozen dataclass per provider)."""
         return self._emulator.credentials
@@ -119,44 +137,13 @@ class Sandbox:
         return target
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
-        """The detail body exactly as served (minus ``submitTimeUtc``); KeyError if unknown."""
+        """The invoice as the detail endpoint serves it (minus per-response fields such as
+        CyberSource's ``submitTimeUtc``); KeyError if unknown."""
         return self._emulator.invoice(invoice_id)
 
     def invoice_ids(self) -> list[str]:
-        """All invoice ids in list order (newest first)."""
+        """All invoice ids, as strings, newest first."""
         return self._emulator.invoice_ids()
-
-    def pay(self, invoice_id: str, amount: Decimal | str | float | None = None) -> None:
-        """Pay the whole balance (-> PAID) or ``amount`` of it (-> PARTIAL)."""
-        self._emulator.pay(invoice_id, amount)
-
-    def cancel(self, invoice_id: str) -> None:
-        """Cancel an invoice without payments (-> CANCELED)."""
-        self._emulator.cancel(invoice_id)
-
-    def update(self, invoice_id: str, **changes: Any) -> None:
-        """Change editable fields of an unpaid invoice; the status is kept."""
-        self._emulator.update(invoice_id, **changes)
-
-    def publish(self, invoice_id: str) -> None:
-        """Publish a draft without emailing it (-> CREATED)."""
-        self._emulator.publish(invoice_id)
-
-    def send(self, invoice_id: str) -> None:
-        """Email the invoice (first SEND, then RESEND; DRAFT/CREATED -> SENT)."""
-        self._emulator.send(invoice_id)
-
-    def remind(self, invoice_id: str) -> None:
-        """Email a reminder for a sent, open invoice."""
-        self._emulator.remind(invoice_id)
-
-    def add(self, n: int = 1, status: str = "SENT") -> list[str]:
-        """Create ``n`` invoices at the head of the list; returns their ids, newest last."""
-        return self._emulator.add(n, status)
-
-    def delete(self, invoice_id: str) -> None:
-        """Remove an invoice entirely (list and detail stop showing it)."""
-        self._emulator.delete(invoice_id)
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -173,7 +160,8 @@ class Sandbox:
 
     def on_request(self, callback: Listener) -> None:
         """Call ``callback(incoming)`` before each request is served (e.g. to change data
-        mid-sync); if it raises, the request gets a 500 and the error lands in ``errors``."""
+        mid-sync; requests refused by the rate limits are not served, so not announced); if it
+        raises, the request gets a 500 and the error lands in ``errors``."""
         self._log.listen(callback)
 
     @property

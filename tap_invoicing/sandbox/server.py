@@ -1,5 +1,6 @@
-"""The vendor-neutral HTTP layer: a threaded HTTP/1.1 server that logs each request, runs the
-before-serving listeners, applies latency and faults, and hands everything else to a backend."""
+"""The vendor-neutral HTTP layer: a threaded HTTP/1.1 server that logs each request, enforces the
+API's rate limits, runs the before-serving listeners, applies latency and faults, and hands
+everything else to a backend."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs
 import simplejson
 
 from tap_invoicing.sandbox.faults import Fault, FaultPlan
+from tap_invoicing.sandbox.ratelimit import RateLimiter
 from tap_invoicing.sandbox.requestlog import IncomingRequest, RequestLog, RequestRecord
 
 JSON_TYPE = "application/json;charset=utf-8"
@@ -103,6 +105,10 @@ class Backend(Protocol):
         """A 200 whose JSON lacks every expected field, for ``missing_fields`` faults."""
         ...
 
+    def rate_limited_response(self) -> ApiResponse:
+        """The vendor's answer to a request over its rate limits."""
+        ...
+
 
 class SandboxHTTPServer(ThreadingHTTPServer):
     """One thread per connection; tracks open connections so ``stop`` can end keep-alive ones."""
@@ -116,11 +122,14 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         faults: FaultPlan,
         log: RequestLog,
         latency: float,
+        *,
+        limiter: RateLimiter,
     ) -> None:
         self.backend = backend
         self.faults = faults
         self.log = log
         self.latency = latency
+        self.limiter = limiter
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, SandboxRequestHandler)
@@ -189,9 +198,12 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         """Stay quiet: the request log is the record, and test output stays readable."""
 
     def parse_request(self) -> bool:
-        """Note the arrival as the request line is in: the latency counts from here."""
+        """Note the arrival as the request line is in: the latency counts from here, and so does
+        the rate limiter, which sees every request that reaches the server."""
         self._arrived = time.monotonic()
-        return super().parse_request()
+        parsed = super().parse_request()
+        self._admitted = self.server.limiter.admit(self._arrived)
+        return parsed
 
     def _serve(self) -> None:
         arrived = self._arrived
@@ -205,11 +217,17 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         server = self.server
         route = server.backend.classify(request.method, path)
         try:
-            server.log.notify(
-                IncomingRequest(request.method, path, request.query, route.kind, route.invoice_id)
-            )
-            fault = server.faults.pick(request.method, path, route.kind)
-            response = self._respond(request, fault)
+            if self._admitted:
+                server.log.notify(
+                    IncomingRequest(
+                        request.method, path, request.query, route.kind, route.invoice_id
+                    )
+                )
+                fault = server.faults.pick(request.method, path, route.kind)
+                response = self._respond(request, fault)
+            else:
+                # Refused before anything else sees it: no listener, fault or backend work.
+                fault, response = None, server.backend.rate_limited_response()
             # The latency covers the sandbox's own work, as a real API's round trip covers its.
             time.sleep(max(0.0, arrived + server.latency - time.monotonic()))
         except Exception as error:

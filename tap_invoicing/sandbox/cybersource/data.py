@@ -11,16 +11,28 @@ from __future__ import annotations
 import random
 import string
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from tap_invoicing.sandbox.cybersource.record import StoredInvoice
+from tap_invoicing.sandbox.fakedata import (
+    COMPANIES,
+    DESCRIPTIONS,
+    EMAIL_DOMAINS,
+    EMAIL_LOCALS,
+    LONG_TEXT_WORDS,
+    NAMES,
+    PRODUCTS,
+    SPAN_DAYS,
+    creation_times,
+    quantize,
+    weighted,
+)
 
 FIRST_ID = 10001
 DAY_MS = 86_400_000
-SPAN_MS = 540 * DAY_MS
+SPAN_MS = SPAN_DAYS * DAY_MS
 NEWEST_AGE_MS = 180_000
-LINEAR_SHARE = 0.15
 RECENT_MS = 14 * DAY_MS
 MIDDLE_MS = 60 * DAY_MS
 STATUSES = ("DRAFT", "CREATED", "SENT", "PARTIAL", "PAID", "CANCELED", "PENDING")
@@ -59,60 +71,6 @@ QUANTITIES = (1, 1, 1, 2, 3, 5, 10, 20, 0)  # 0: draw any quantity up to 500
 TAX_RATES = ("8.25", "20", "7.5", "0.5", "19")
 TAX_TYPES = ("State Tax", "vat", "national", "local", "GST")
 
-NAMES = (
-    "Tanya Lee",
-    "José Álvarez-Núñez",
-    "Zoë Kowalczyk",
-    "Françoise d'Aubigné",
-    "渡辺 美咲",
-    "李小龙",
-    "김민준",
-    "محمد الأحمد",
-    "דוד כהן",
-    "Ærøskøbing Bådværft ApS",
-    "O'Connor & Sons",
-    "Ñandú Café S.L.",
-    "Σωκράτης Παπαδόπουλος",
-    "Владимир Иванов",
-    "Nguyễn Thị Minh Khai",
-    "🚀 Rocket Labs",
-    'Smith, John "Jack"',
-    "Bjørn Ødegård",
-    "Ayşe Y\u0131lmaz",
-    "Dr. Amelia Watson-Brown",
-)
-EMAIL_LOCALS = ("tanya.lee", "jose.alvarez", "billing", "accounts+invoices", "m.watanabe", "ap")
-EMAIL_DOMAINS = ("example.com", "my-email.world", "example.co.uk", "empresa.example.es")
-COMPANIES = ("Acme Corp", "Müller & Söhne GmbH", "株式会社サンプル", "شركة المثال", "Ωmega Ltd", "")
-PRODUCTS = (
-    "First line item's name",
-    "Consulting hours",
-    "Widget — size XL",
-    "T-Shirt Größe M",
-    "咖啡豆 1kg",
-    "Crème brûlée kit",
-    "שירותי ייעוץ",
-    "Annual licence (12 months)",
-    "Support plan ⭐ Gold",
-    "Ramen 🍜 bundle",
-    "Paper, A4, 500 sheets",
-    "Тестовый товар",
-    'Cable 3/4" \\ adapter',
-    "Set-up fee",
-)
-DESCRIPTIONS = (
-    "Monthly services",
-    "Invoice for order #4521",
-    "Facture n° 2024-118 — merci !",
-    "月次請求書",
-    "فاتورة الخدمات الشهرية",
-    "Thanks for your business! 🙏",
-    "Multi-line\ndescription\twith a tab",
-    "Work performed per SOW §4.2 (phase 2/3)",
-    "  leading and trailing spaces  ",
-    "",
-)
-LONG_TEXT_WORDS = ("lorem", "ipsum", "dolor", "sit", "amet", "crème", "データ", "🙂", "naïve")
 MERCHANT_FIELDS: tuple[dict[str, Any], ...] = (
     {
         "referenceType": "Invoice",
@@ -150,11 +108,6 @@ CUSTOM_LABELS: tuple[dict[str, Any], ...] = (
 )
 
 
-def quantize(amount: Decimal, quantum: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
-    """Round to the currency's minor unit."""
-    return amount.quantize(quantum, rounding=rounding)
-
-
 def payment_link(rng: random.Random) -> str:
     """A pay-by-link URL shaped like the real ones."""
     token = "".join(rng.choices(string.ascii_letters + string.digits, k=64))
@@ -177,10 +130,6 @@ def invoice_links(invoice_id: str) -> dict[str, dict[str, str]]:
         "deliver": {"href": f"{href}/delivery", "method": "POST"},
         "cancel": {"href": f"{href}/cancelation", "method": "POST"},
     }
-
-
-def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
 def _event_times(
@@ -225,18 +174,8 @@ class InvoiceFactory:
         """``count`` invoices created over ~18 months, denser lately, the newest minutes ago;
         statuses follow age (old ones mostly settled, recent ones mostly open)."""
         rng = random.Random(f"{self._seed}:schedule")
-        newest_ms = now_ms - NEWEST_AGE_MS
-        bases = []
-        for index in range(count):
-            share = (count - 1 - index) / count
-            age = SPAN_MS * (LINEAR_SHARE * share + (1 - LINEAR_SHARE) * share**2)
-            bases.append(newest_ms - int(age))
-        invoices = []
-        for index, base in enumerate(bases):
-            younger = bases[index + 1] if index + 1 < count else base
-            created_ms = base + int(rng.random() * 0.8 * (younger - base))
-            invoices.append(self.build(index, created_ms, now_ms))
-        return invoices
+        created = creation_times(rng, count, now_ms - NEWEST_AGE_MS, SPAN_MS)
+        return [self.build(index, at_ms, now_ms) for index, at_ms in enumerate(created)]
 
     def build(
         self,
@@ -256,7 +195,7 @@ class InvoiceFactory:
         rng = random.Random(f"{self._seed}:invoice:{index}{salt}")
         if status is None:
             status = self._status_for_age(rng, until_ms - created_ms)
-        currency = _weighted(rng, CURRENCIES)
+        currency = weighted(rng, CURRENCIES)
         quantum = Decimal(1) if currency in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
         record = StoredInvoice(
             detail={},
@@ -331,10 +270,10 @@ class InvoiceFactory:
     @staticmethod
     def _status_for_age(rng: random.Random, age_ms: int) -> str:
         if age_ms < RECENT_MS:
-            return _weighted(rng, STATUS_WEIGHTS["recent"])
+            return weighted(rng, STATUS_WEIGHTS["recent"])
         if age_ms < MIDDLE_MS:
-            return _weighted(rng, STATUS_WEIGHTS["middle"])
-        return _weighted(rng, STATUS_WEIGHTS["old"])
+            return weighted(rng, STATUS_WEIGHTS["middle"])
+        return weighted(rng, STATUS_WEIGHTS["old"])
 
     @staticmethod
     def _feasible(status: str, total: Decimal, quantum: Decimal) -> str:

@@ -18,6 +18,8 @@ from tap_invoicing.sandbox.cybersource import lifecycle
 from tap_invoicing.sandbox.cybersource.data import STATUSES, InvoiceFactory
 from tap_invoicing.sandbox.cybersource.record import StoredInvoice, created_date
 from tap_invoicing.sandbox.cybersource.signature import Credentials, SignatureVerifier
+from tap_invoicing.sandbox.provider import ActionNotAllowedError
+from tap_invoicing.sandbox.ratelimit import RateLimit
 from tap_invoicing.sandbox.server import ApiRequest, ApiResponse, RouteInfo, json_response
 from tap_invoicing.sandbox.store import RecordStore
 
@@ -76,6 +78,8 @@ class CyberSourceEmulator:
     """A seeded CyberSource merchant with invoices, served as the Invoicing v2 REST API."""
 
     name = "cybersource"
+    rate_limits: tuple[RateLimit, ...] = ()
+    """CyberSource publishes no rate limits for invoicing (api-notes section 6)."""
 
     def __init__(self, *, invoices: int, seed: int) -> None:
         self.credentials = Credentials.for_seed(seed)
@@ -131,6 +135,10 @@ class CyberSourceEmulator:
     def skeleton_response(self) -> ApiResponse:
         """Valid JSON that lacks every field a client expects."""
         return json_response(200, {"submitTimeUtc": submit_time_utc()}, content_type=HAL_TYPE)
+
+    def rate_limited_response(self) -> ApiResponse:
+        """Never needed while ``rate_limits`` is empty; shaped like any other 429."""
+        return self.fault_response(429)
 
     def _list(self, query: dict[str, str]) -> ApiResponse:
         details = []
@@ -226,7 +234,7 @@ class CyberSourceEmulator:
                 self.cancel(invoice_id)
         except KeyError:
             return _not_found("Invoice does not exist.")
-        except lifecycle.ActionNotAllowedError as refusal:
+        except ActionNotAllowedError as refusal:
             return _error(400, "BADREQUEST", "ACTION_NOT_ALLOWED", str(refusal))
         body = self._served(self.invoice(invoice_id))
         del body["invoiceHistory"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from tap_invoicing.sandbox.cybersource.data import payment_link, transaction_id
 from tap_invoicing.sandbox.cybersource.record import StoredInvoice, to_decimal
+from tap_invoicing.sandbox.provider import ActionNotAllowedError
 
 SENDABLE = frozenset({"DRAFT", "CREATED", "SENT", "PARTIAL"})
 REMINDABLE = frozenset({"SENT", "PARTIAL"})
@@ -22,10 +23,6 @@ UPDATE_FIELDS = {
     "customer_email": ("customerInformation", "email"),
     "merchant_customer_id": ("customerInformation", "merchantCustomerId"),
 }
-
-
-class ActionNotAllowedError(ValueError):
-    """A change CyberSource itself refuses (the API answers 400 ACTION_NOT_ALLOWED)."""
 
 
 def _refuse(invoice: StoredInvoice, action: str) -> ActionNotAllowedError:
