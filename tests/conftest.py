@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ import pytest
 
 from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.sandbox.cybersource.signature import Credentials
+from tap_invoicing.sandbox.revolv3.auth import Credentials as Revolv3Credentials
 from tap_invoicing.tap import TapInvoicing
 
 TAP = str(Path(sys.executable).parent / "tap-invoicing")
@@ -31,6 +33,9 @@ TAP = str(Path(sys.executable).parent / "tap-invoicing")
 WRONG_SECRET = base64.b64encode(b"not the sandbox's shared secret").decode()
 """A well-formed secret the sandbox refuses; it must not be printed either."""
 
+WRONG_TOKEN = "r3st_not_the_sandbox_token_0000"
+"""A Revolv3 token the sandbox refuses; it must not be printed either."""
+
 SECRETS = {
     value
     for seed in range(100)
@@ -38,15 +43,45 @@ SECRETS = {
         Credentials.for_seed(seed).merchant_id,
         Credentials.for_seed(seed).merchant_key_id,
         Credentials.for_seed(seed).merchant_secret_key,
+        Revolv3Credentials.for_seed(seed).static_token,
     )
-} | {WRONG_SECRET}
-"""The sandbox credentials of every seed the tests use (seeds are small numbers)."""
+} | {WRONG_SECRET, WRONG_TOKEN}
+"""The sandbox credentials of every provider and seed the tests use (seeds are small numbers)."""
 
 
 def secrets_in(text: str) -> set[str]:
     """Credentials, or a signature header, found in some output."""
     found = {secret for secret in SECRETS if secret in text}
     return found | ({'signature="'} if 'signature="' in text else set())
+
+
+def run_until_killed(
+    tmp_path: Path, config: dict, state: dict | None, records_before_kill: int
+) -> dict:
+    """Run the real CLI, SIGKILL it after some invoice records, return the last STATE it wrote."""
+    config_path, state_path = tmp_path / "config.json", tmp_path / "state.json"
+    config_path.write_text(json.dumps(config))
+    command = [TAP, "--config", str(config_path)]
+    if state is not None:
+        state_path.write_text(json.dumps(state))
+        command += ["--state", str(state_path)]
+    last_state, invoices_seen = state, 0
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as tap:
+        assert tap.stdout is not None
+        for line in tap.stdout:
+            message = json.loads(line, parse_float=Decimal)
+            if message["type"] == "STATE":
+                last_state = message["value"]
+            elif message["type"] == "RECORD" and message["stream"] == "invoices":
+                invoices_seen += 1
+                if invoices_seen == records_before_kill:
+                    tap.send_signal(signal.SIGKILL)
+                    break
+        tap.wait(timeout=60)
+    assert tap.returncode == -signal.SIGKILL, "the tap was killed mid-sync"
+    return last_state or {}
 
 
 def run_cli(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -2,42 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-from decimal import Decimal
-
 import pytest
 
 from tap_invoicing.sandbox import Sandbox
-from tests.conftest import TAP, everything, invoices_with_status, run_sync
-
-
-def run_until_killed(tmp_path, config: dict, state: dict | None, records_before_kill: int) -> dict:
-    """Run the real CLI, SIGKILL it after some invoice records, return the last STATE it wrote."""
-    config_path, state_path = tmp_path / "config.json", tmp_path / "state.json"
-    config_path.write_text(json.dumps(config))
-    command = [TAP, "--config", str(config_path)]
-    if state is not None:
-        state_path.write_text(json.dumps(state))
-        command += ["--state", str(state_path)]
-    last_state, invoices_seen = state, 0
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    ) as tap:
-        assert tap.stdout is not None
-        for line in tap.stdout:
-            message = json.loads(line, parse_float=Decimal)
-            if message["type"] == "STATE":
-                last_state = message["value"]
-            elif message["type"] == "RECORD" and message["stream"] == "invoices":
-                invoices_seen += 1
-                if invoices_seen == records_before_kill:
-                    tap.send_signal(signal.SIGKILL)
-                    break
-        tap.wait(timeout=60)
-    assert tap.returncode == -signal.SIGKILL, "the tap was killed mid-sync"
-    return last_state or {}
+from tests.conftest import everything, invoices_with_status, run_sync, run_until_killed
 
 
 @pytest.mark.parametrize("killed_run", ["first", "incremental"])

@@ -30,17 +30,17 @@ def plan(bookmark: dict, run_scope: BookmarkScope | None = None) -> UpdateWindow
     )
 
 
-def test_a_first_run_reads_from_the_start_date_to_now_in_whole_seconds() -> None:
+def test_a_first_run_reads_from_the_start_date_to_now_rounded_up_to_a_second() -> None:
     assert plan({}).window.start is None
     since = datetime(2026, 1, 1, tzinfo=UTC)
     first = plan({}, scope(start=since))
     assert first.window.start == since
-    assert first.window.end == NOW.replace(microsecond=0)
+    assert first.window.end == datetime(2026, 12, 2, 0, 30, 16, tzinfo=UTC)
 
 
 def test_the_next_run_starts_a_lookback_before_the_previous_end() -> None:
     bookmark = plan({}).next_bookmark("lastUpdateEndDate")
-    assert bookmark["replication_key_value"] == "2026-12-02T00:30:15+00:00"
+    assert bookmark["replication_key_value"] == "2026-12-02T00:30:16+00:00"
     later = UpdateWindowPlan.for_run(
         bookmark,
         scope(),
@@ -48,8 +48,8 @@ def test_the_next_run_starts_a_lookback_before_the_previous_end() -> None:
         lookback=LOOKBACK,
         now=NOW + timedelta(hours=1),
     )
-    assert later.window.start == NOW.replace(microsecond=0) - LOOKBACK
-    assert later.window.end == (NOW + timedelta(hours=1)).replace(microsecond=0)
+    assert later.window.start == datetime(2026, 12, 2, 0, 30, 16, tzinfo=UTC) - LOOKBACK
+    assert later.window.end == datetime(2026, 12, 2, 1, 30, 16, tzinfo=UTC)
 
 
 def test_an_invoice_not_emitted_holds_the_bookmark_where_it_was() -> None:

@@ -10,7 +10,6 @@ import pytest
 from tap_invoicing.sandbox import Sandbox
 from tests.conftest import SyncResult
 
-
 FAST = 1000
 """A request rate for tests of behaviour, with the sandbox's rate limits off: the rate limit has
 tests of its own (test_revolv3_rate_limit.py)."""

@@ -7,23 +7,26 @@ import json
 
 import pytest
 
+from tap_invoicing.core.http_stream import InvoicingStream
 from tap_invoicing.sandbox import Fault, Sandbox
-from tests.conftest import run_cli, run_sync, run_until_killed
+from tests.conftest import WRONG_TOKEN, run_cli, run_sync, run_until_killed
 from tests.revolv3.conftest import fast, invoice_ids
-
-WRONG_TOKEN = "r3st_not_the_sandbox_token_0000"
 
 
 def comparable(result) -> dict:
     return {
         stream: sorted(
-            (
-                json.dumps({k: v for k, v in r.items() if k != "lastUpdateEndDate"}, default=str)
-                for r in result.records(stream)
-            )
+            json.dumps({k: v for k, v in r.items() if k != "lastUpdateEndDate"}, default=str)
+            for r in result.records(stream)
         )
         for stream in ("invoices", "invoice_line_items", "invoice_attempts")
     }
+
+
+def no_waiting(self: InvoicingStream):
+    """Retry at once: the faults, not the waits, are under test."""
+    while True:
+        yield 0.0
 
 
 FAULTS = [
@@ -39,6 +42,7 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"{f.kind}-{f.route}")
 def test_faults_are_survived_with_identical_output(revolv3, revolv3_config, fault, monkeypatch):
+    monkeypatch.setattr(InvoicingStream, "backoff_wait_generator", no_waiting)
     clean = run_sync(revolv3_config)
     revolv3.inject(fault)
     faulty = run_sync(revolv3_config)
@@ -107,7 +111,9 @@ def test_resuming_after_sigkill_loses_nothing(tmp_path, killed_run):
         state = None
         if killed_run == "incremental":
             state = run_sync(config).state
-            sb.api.pay([i for i in sb.invoice_ids() if sb.invoice(i)["invoiceStatus"] != "Paid"][0])
+            sb.api.pay(
+                next(i for i in sb.invoice_ids() if sb.invoice(i)["invoiceStatus"] != "Paid")
+            )
             sb.api.add(2)
         clean = run_sync(config, state=state)
         last_state = run_until_killed(tmp_path, config, state, records_before_kill=3)

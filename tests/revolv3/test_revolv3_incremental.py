@@ -35,7 +35,9 @@ def test_a_new_successful_attempt_is_read_and_untouched_invoices_are_not(revolv3
     assert len(attempts) == attempts_before + 1
     assert [a["invoiceAttemptStatus"] for a in attempts][-1] == "Success"
     assert emitted[failed]["invoiceStatus"] == "Paid"
-    child_attempts = [r for r in second.records("invoice_attempts") if str(r["invoiceId"]) == failed]
+    child_attempts = [
+        r for r in second.records("invoice_attempts") if str(r["invoiceId"]) == failed
+    ]
     assert len(child_attempts) == attempts_before + 1
     in_lookback = recently_updated(revolv3, window_end - LOOKBACK)
     assert set(revolv3.detail_requests()) == in_lookback
@@ -54,7 +56,7 @@ def test_every_kind_of_change_reaches_the_next_run(revolv3, revolv3_config):
     revolv3.api.void(pending[1])
     refund = revolv3.api.refund(paid[0])
     line_item = revolv3.invoice(paid[1])["invoiceLineItems"][0]["invoiceLineItemId"]
-    revolv3.api.edit_line_item(paid[1], line_item, name="Renamed plan")
+    revolv3.api.edit_line_item(paid[1], str(line_item), name="Renamed plan")
     added = revolv3.api.add(2)
     second = run_sync(revolv3_config, state=first.state)
     emitted = {str(r["invoiceId"]): r for r in second.records("invoices")}
@@ -102,8 +104,9 @@ def test_a_run_with_no_changes_reads_only_the_lookback(revolv3, revolv3_config):
     assert invoice_ids(second) == []
     assert revolv3.detail_requests() == []
     assert len(list_queries(revolv3)) == 1
-    assert second.state["bookmarks"]["invoices"]["replication_key_value"] >= (
-        first.state["bookmarks"]["invoices"]["replication_key_value"]
+    assert (
+        second.state["bookmarks"]["invoices"]["replication_key_value"]
+        >= (first.state["bookmarks"]["invoices"]["replication_key_value"])
     )
 
 

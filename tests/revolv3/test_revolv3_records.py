@@ -32,7 +32,7 @@ def test_discovery_shows_only_revolv3_streams(revolv3_config):
     catalog = TapInvoicing(config=revolv3_config).catalog_dict
     streams = {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
     assert set(streams) == {"invoices", "invoice_line_items", "invoice_attempts"}
-    keys = {name: entry["key_properties"] for name, entry in streams.items()}
+    keys = {name: list(entry["key_properties"]) for name, entry in streams.items()}
     assert keys == {
         "invoices": ["invoiceId"],
         "invoice_line_items": ["invoiceLineItemId"],
@@ -86,7 +86,9 @@ def test_every_record_is_valid_against_its_schema(revolv3_config):
     schemas = result.schemas()
     assert set(schemas) == {"invoices", "invoice_line_items", "invoice_attempts"}
     for stream, message in schemas.items():
-        validator = Draft7Validator(message["schema"], format_checker=Draft7Validator.FORMAT_CHECKER)
+        validator = Draft7Validator(
+            message["schema"], format_checker=Draft7Validator.FORMAT_CHECKER
+        )
         records = result.records(stream)
         assert records, stream
         for record in records:
@@ -110,43 +112,40 @@ def test_dates_keep_their_raw_form_beside_an_iso_companion(revolv3, revolv3_conf
     assert any(not date.endswith("Z") for date in attempt_dates)
 
 
-def test_fields_the_docs_do_not_list_are_kept(revolv3, revolv3_config):
-    result = run_sync(revolv3_config)
-    kept = [r for r in result.records("invoices") if r.get("extraFields")]
-    kept += [r for r in result.records("invoice_attempts") if r.get("extraFields")]
-    assert kept, "the sandbox sends some fields the docs do not list"
-    for record in result.records("invoices"):
-        served = revolv3.invoice(str(record["invoiceId"]))
-        assert set(as_served(record)) == set(served)
-
-
-def without_window(record: dict) -> dict:
-    """A record less the window end, which differs between runs."""
-    return {key: value for key, value in record.items() if key != "lastUpdateEndDate"}
-
-
-def comparable(result) -> dict:
-    return {
-        stream: sorted((exact(without_window(r)) for r in result.records(stream)), key=repr)
-        for stream in ("invoices", "invoice_line_items", "invoice_attempts")
-    }
+def test_fields_the_docs_do_not_list_are_kept():
+    with Sandbox(provider="revolv3", invoices=300, seed=30, rate_limits=()) as sandbox:
+        result = run_sync(fast(sandbox))
+        for record in result.records("invoices"):
+            served = sandbox.invoice(str(record["invoiceId"]))
+            assert exact(as_served(record)) == exact(served)
+    on_invoices = [r for r in result.records("invoices") if r["extraFields"]]
+    on_attempts = [r for r in result.records("invoice_attempts") if r["extraFields"]]
+    assert on_invoices and on_attempts, "the sandbox sends fields the docs do not list"
+    nested = [
+        attempt
+        for record in result.records("invoices")
+        for attempt in record["invoiceAttempts"] or []
+        if set(attempt) - {"cardBrand"} != set(attempt)
+    ]
+    assert len(nested) == len(on_attempts)  # kept in the invoice's attempts too
 
 
 @pytest.mark.parametrize("shape", ["summary", "full"])
-def test_both_list_shapes_give_the_same_records(shape):
+def test_both_list_shapes_give_the_whole_invoices(shape):
     with Sandbox(
         provider="revolv3", invoices=120, seed=22, list_shape=shape, rate_limits=()
     ) as sandbox:
         result = run_sync(fast(sandbox))
         details = sandbox.detail_requests()
         lists = [r for r in sandbox.requests if r.kind == "list"]
+        for record in result.records("invoices"):
+            assert exact(as_served(record)) == exact(sandbox.invoice(str(record["invoiceId"])))
     assert len(invoice_ids(result)) == 120
+    assert len(result.records("invoice_attempts")) > 120
     if shape == "full":
         assert details == [] and len(lists) == 2  # 100 + 20: the short page ends the list
     else:
         assert sorted(details) == sorted(invoice_ids(result))
-    with Sandbox(provider="revolv3", invoices=120, seed=22, rate_limits=()) as reference:
-        assert comparable(result) == comparable(run_sync(fast(reference)))
 
 
 def test_raw_processor_responses_are_asked_for_only_when_set(revolv3, revolv3_config):
@@ -156,5 +155,5 @@ def test_raw_processor_responses_are_asked_for_only_when_set(revolv3, revolv3_co
     revolv3.clear_requests()
     raw = run_sync({**revolv3_config, "include_raw_processor_response": True})
     responses = [r["processorRawResponse"] for r in raw.records("invoice_attempts")]
-    assert responses and all(isinstance(response, str) for response in responses)
+    assert any(isinstance(response, str) for response in responses)
     assert all(r.query.get("includeRawProcessorResponse") == "true" for r in revolv3.requests)

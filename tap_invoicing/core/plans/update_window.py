@@ -25,9 +25,14 @@ from tap_invoicing.core.dates import parse_time
 from tap_invoicing.errors import StateError
 
 
+ZERO = timedelta(0)
+
+
 @dataclass(frozen=True)
 class Window:
-    """The last-update window of one run: ``start`` None reads from the beginning."""
+    """The last-update window of one run: ``start`` None reads from the beginning; ``end`` is
+    the run's start rounded up to a whole second (the windows are sent to the second), so an
+    update made just before the run started is in it."""
 
     start: datetime | None
     end: datetime
@@ -62,7 +67,8 @@ class UpdateWindowPlan:
         Raises BookmarkMismatchError when the bookmark was made for another run, and StateError
         when it is damaged or of a format this version does not know.
         """
-        end = (now or datetime.now(UTC)).replace(microsecond=0)
+        now = now or datetime.now(UTC)
+        end = now.replace(microsecond=0) + (timedelta(seconds=1) if now.microsecond else ZERO)
         previous_end = cls._previous_end(bookmark, scope, account_settings)
         start = previous_end - lookback if previous_end is not None else scope.start_date
         return cls(Window(start, end), scope, previous_end)
