@@ -38,11 +38,11 @@ def run_tap(config: Path, state: dict | None, tmp: str) -> dict:
 def incremental(invoices: int) -> tuple[int, int, int]:
     """(detail requests of the second run, details it needed, state bytes)."""
     with Sandbox(invoices=invoices, seed=5) as sandbox, tempfile.TemporaryDirectory() as tmp:
-        sandbox.add(10, status="SENT")
+        sandbox.api.add(10, status="SENT")
         config = sandbox.write_config(Path(tmp) / "config.json")
         state = run_tap(config, None, tmp)
         was_open = {i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] not in CLOSED}
-        new = sandbox.add(10, status="SENT")
+        new = sandbox.api.add(10, status="SENT")
         sandbox.clear_requests()
         final = run_tap(config, state, tmp)
         return len(sandbox.detail_requests()), len(was_open | set(new)), len(json.dumps(final))

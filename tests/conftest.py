@@ -84,6 +84,35 @@ def run_until_killed(
     return last_state or {}
 
 
+SINGER_CHECK_TAP = Path(__file__).resolve().parents[1] / ".venv-singer-tools/bin/singer-check-tap"
+
+
+def singer_check(output: str, cwd: Path) -> str:
+    """singer-check-tap's summary of a run's output, which it must find valid.
+
+    The checker reads stdin: with --tap, singer-tools 0.4.1 reads its reader thread's summary
+    without waiting for the thread, so a quick second run intermittently reports nothing.
+    """
+    result = subprocess.run(
+        [str(SINGER_CHECK_TAP)],
+        input=output,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=cwd,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "The output is valid." in result.stdout
+    return result.stdout
+
+
+def last_state(output: str) -> dict:
+    """The last STATE message of a run's output."""
+    states = [json.loads(line)["value"] for line in output.splitlines() if '"STATE"' in line]
+    return states[-1]
+
+
 def run_cli(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the installed tap-invoicing command; its outputs must hold no secret."""
     result = subprocess.run(

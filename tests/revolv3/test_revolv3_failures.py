@@ -111,9 +111,8 @@ def test_resuming_after_sigkill_loses_nothing(tmp_path, killed_run):
         state = None
         if killed_run == "incremental":
             state = run_sync(config).state
-            sb.api.pay(
-                next(i for i in sb.invoice_ids() if sb.invoice(i)["invoiceStatus"] != "Paid")
-            )
+            billable = [i for i in sb.invoice_ids() if sb.invoice(i)["invoiceStatus"] == "Pending"]
+            sb.api.pay(billable[0])
             sb.api.add(2)
         clean = run_sync(config, state=state)
         last_state = run_until_killed(tmp_path, config, state, records_before_kill=3)

@@ -24,7 +24,6 @@ from tap_invoicing.core.bookmark import (
 from tap_invoicing.core.dates import parse_time
 from tap_invoicing.errors import StateError
 
-
 ZERO = timedelta(0)
 
 

@@ -412,13 +412,15 @@ class InvoiceFactory:
             "invoiceAttempts": None,
             "voidAttempts": None,
         }
-        return StoredInvoice(
+        record = StoredInvoice(
             detail=detail,
             last_update=created,
             billing_day=created.date(),
             billing_style=billing_style,
             attempt_style=rng.choice(ATTEMPT_DATE_STYLES),
         )
+        record.set_status(status)
+        return record
 
     def _attempts(
         self,

@@ -57,9 +57,9 @@ def add_attempt(
         rng, invoice, "Success" if success else "Fail", now, processor or previous
     )
     if success:
-        invoice.detail["invoiceStatus"] = "Paid"
+        invoice.set_status("Paid")
     elif invoice.status in RETRIED_STATUSES:
-        invoice.detail["invoiceStatus"] = "Recycle"
+        invoice.set_status("Recycle")
     invoice.last_update = now
     return str(attempt["invoiceAttemptId"])
 
@@ -69,7 +69,7 @@ def void(invoice: StoredInvoice, now: datetime) -> None:
     statuses); ``voidAttempts`` stays null, as its element shape is undocumented."""
     if invoice.status not in VOIDABLE_STATUSES:
         raise _refuse(invoice, "void")
-    invoice.detail["invoiceStatus"] = "Void"
+    invoice.set_status("Void")
     invoice.last_update = now
 
 

@@ -37,6 +37,9 @@ SUMMARY_FIELDS = (
 """A list item in the documented summary shape ([R6] example, [R7] guide), in that order."""
 
 
+RETRY_MESSAGE = "retryPending"
+
+
 def billing_date(day: date, style: str) -> str:
     """``billingDate`` in one of the two documented formats (month names never localized)."""
     if style == "dd-MMM-yy":
@@ -91,6 +94,15 @@ class StoredInvoice:
     def attempts(self) -> list[dict[str, Any]]:
         """The attempts, oldest first (an empty list where the API serves null)."""
         return self.detail["invoiceAttempts"] or []
+
+    def set_status(self, status: str) -> None:
+        """Change ``invoiceStatus``; an invoice waiting for a retry carries the platform
+        ``message`` "retryPending" (docs: invoice-response), which the API may also leave out."""
+        self.detail["invoiceStatus"] = status
+        if status == "Recycle":
+            self.detail["message"] = RETRY_MESSAGE
+        else:
+            self.detail.pop("message", None)
 
     def bill_on(self, day: date) -> None:
         """Move the billing day, keeping ``billingDate`` in this invoice's format."""

@@ -29,7 +29,7 @@ from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.tap import TapInvoicing
 from tests.conftest import TAP, invoices_with_status, secrets_in
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TARGET_POSTGRES = ROOT / ".venv-target-postgres/bin/target-postgres"
 SUPERUSER = "tap"
 FLATTENING_DEPTH = 3

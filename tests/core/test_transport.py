@@ -25,8 +25,8 @@ from tap_invoicing.core.http_stream import InvoicingStream
 from tap_invoicing.errors import RedirectRefusedError, RetriesExhaustedError
 from tap_invoicing.sandbox import Fault, Sandbox
 from tests.conftest import everything, run_cli, run_sync
-from tests.test_faults import DETAIL, LIST, no_waiting
-from tests.test_helpers import http_date
+from tests.core.test_helpers import http_date
+from tests.cybersource.test_faults import DETAIL, LIST, no_waiting
 
 
 def write_config(path: Path, config: dict) -> str:
