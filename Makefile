@@ -1,8 +1,10 @@
 # Two commands on a fresh machine (Python 3.11+ with pip):
-#   make demo   start the bundled sandbox, extract it with tap-invoicing into target-jsonl (output/)
+#   make demo   start the bundled sandbox, extract it with tap-invoicing into target-jsonl (output/);
+#               PROVIDER=revolv3 for the Revolv3 sandbox
 #   make test   lint and run the test suite against the sandbox
 #   make bench  how fast it extracts: workers vs one, vs a minimal client, memory (a few minutes)
 PYTHON ?= python3
+PROVIDER ?= cybersource
 VENV := .venv
 TARGET_VENV := .venv-target
 SINGER_TOOLS_VENV := .venv-singer-tools
@@ -45,13 +47,13 @@ postgres-server:
 	bash scripts/postgres.sh install
 
 demo: $(VENV)/.installed $(TARGET_VENV)/.installed
-	VENV=$(VENV) TARGET_VENV=$(TARGET_VENV) bash scripts/demo.sh
+	VENV=$(VENV) TARGET_VENV=$(TARGET_VENV) PROVIDER=$(PROVIDER) bash scripts/demo.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed postgres-server
+test: lint $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed postgres-server
 	$(VENV)/bin/python -m pytest
 
 bench: $(VENV)/.installed

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# A real extraction: the bundled CyberSource sandbox -> tap-invoicing -> target-jsonl -> output/*.jsonl
+# A real extraction: the bundled sandbox (PROVIDER: cybersource or revolv3) -> tap-invoicing ->
+# target-jsonl -> output/*.jsonl
 set -euo pipefail
 VENV=${VENV:-.venv}
 TARGET_VENV=${TARGET_VENV:-.venv-target}
 INVOICES=${INVOICES:-500}
+PROVIDER=${PROVIDER:-cybersource}
 
 rm -rf output && mkdir -p output
-"$VENV/bin/tap-invoicing-sandbox" --provider cybersource --invoices "$INVOICES" --seed 1 \
+"$VENV/bin/tap-invoicing-sandbox" --provider "$PROVIDER" --invoices "$INVOICES" --seed 1 \
   --write-config output/tap-config.json &
 sandbox=$!
 trap 'kill $sandbox 2>/dev/null || true' EXIT

@@ -76,6 +76,20 @@ def weighted(rng: random.Random, weights: dict[str, int]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+RECENT_DAYS = 14
+MIDDLE_DAYS = 60
+"""Invoices younger than these draw their status from the "recent" and "middle" weights."""
+
+
+def status_for_age(rng: random.Random, age_days: float, weights: dict[str, dict[str, int]]) -> str:
+    """A status for an invoice of this age: young invoices are mostly open, old ones settled."""
+    if age_days < RECENT_DAYS:
+        return weighted(rng, weights["recent"])
+    if age_days < MIDDLE_DAYS:
+        return weighted(rng, weights["middle"])
+    return weighted(rng, weights["old"])
+
+
 def creation_times(rng: random.Random, count: int, newest: int, span: int) -> list[int]:
     """``count`` creation times, oldest first, over ``span`` up to ``newest`` (integers in any
     unit): denser lately, as a growing business's invoices are; each falls between its slot and

@@ -703,9 +703,7 @@ def test_a_few_invoices_carry_fields_the_docs_do_not_list():
         or any(set(a) - set(ATTEMPT_KEYS) for a in invoice["invoiceAttempts"] or [])
     ]
     assert 3 <= len(unlisted) <= 25
-    extra_keys = {
-        key for invoice in unlisted for key in set(invoice) - {*DETAIL_KEYS, "message"}
-    }
+    extra_keys = {key for invoice in unlisted for key in set(invoice) - {*DETAIL_KEYS, "message"}}
     assert extra_keys <= {"invoiceNotes"}
 
 

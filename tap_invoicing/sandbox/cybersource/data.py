@@ -26,6 +26,7 @@ from tap_invoicing.sandbox.fakedata import (
     SPAN_DAYS,
     creation_times,
     quantize,
+    status_for_age,
     weighted,
 )
 
@@ -33,8 +34,6 @@ FIRST_ID = 10001
 DAY_MS = 86_400_000
 SPAN_MS = SPAN_DAYS * DAY_MS
 NEWEST_AGE_MS = 180_000
-RECENT_MS = 14 * DAY_MS
-MIDDLE_MS = 60 * DAY_MS
 STATUSES = ("DRAFT", "CREATED", "SENT", "PARTIAL", "PAID", "CANCELED", "PENDING")
 LINK_STATUSES = frozenset({"SENT", "CREATED", "PARTIAL", "PAID"})
 
@@ -194,7 +193,7 @@ class InvoiceFactory:
         salt = f":{variant}" if variant else ""
         rng = random.Random(f"{self._seed}:invoice:{index}{salt}")
         if status is None:
-            status = self._status_for_age(rng, until_ms - created_ms)
+            status = status_for_age(rng, (until_ms - created_ms) / DAY_MS, STATUS_WEIGHTS)
         currency = weighted(rng, CURRENCIES)
         quantum = Decimal(1) if currency in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
         record = StoredInvoice(
@@ -266,14 +265,6 @@ class InvoiceFactory:
         if isinstance(value, dict):
             return {key: InvoiceFactory._typed(record, item) for key, item in value.items()}
         return value
-
-    @staticmethod
-    def _status_for_age(rng: random.Random, age_ms: int) -> str:
-        if age_ms < RECENT_MS:
-            return weighted(rng, STATUS_WEIGHTS["recent"])
-        if age_ms < MIDDLE_MS:
-            return weighted(rng, STATUS_WEIGHTS["middle"])
-        return weighted(rng, STATUS_WEIGHTS["old"])
 
     @staticmethod
     def _feasible(status: str, total: Decimal, quantum: Decimal) -> str:

@@ -29,7 +29,7 @@ from tap_invoicing.sandbox.fakedata import (
     SPAN_DAYS,
     creation_times,
     quantize,
-    weighted,
+    status_for_age,
 )
 from tap_invoicing.sandbox.revolv3.record import (
     ATTEMPT_DATE_STYLES,
@@ -51,8 +51,6 @@ FIRST_ATTEMPT_ID = 400001
 CUSTOMER_POOL = 40
 SPAN_US = SPAN_DAYS * 86_400_000_000
 NEWEST_AGE = timedelta(minutes=3)
-RECENT = timedelta(days=14)
-MIDDLE = timedelta(days=60)
 CENT = Decimal("0.01")
 
 REFUND_STATUSES = ("Refund", "PartialRefund", "RefundPending", "RefundDeclined", "RefundFailed")
@@ -216,7 +214,7 @@ class InvoiceFactory:
         for index, at in enumerate(times):
             created = from_us(at)
             rng = random.Random(f"{self._seed}:status:{index}")
-            status = self._status_for_age(rng, now - created)
+            status = status_for_age(rng, (now - created) / timedelta(days=1), STATUS_WEIGHTS)
             parents = [
                 invoice
                 for invoice in invoices
@@ -487,14 +485,6 @@ class InvoiceFactory:
         """A line item with its keys in the documented order."""
         keys = ("invoiceId", "invoiceLineItemId", "name", "description", "value", "valueType")
         return {key: line[key] for key in keys}
-
-    @staticmethod
-    def _status_for_age(rng: random.Random, age: timedelta) -> str:
-        if age < RECENT:
-            return weighted(rng, STATUS_WEIGHTS["recent"])
-        if age < MIDDLE:
-            return weighted(rng, STATUS_WEIGHTS["middle"])
-        return weighted(rng, STATUS_WEIGHTS["old"])
 
 
 def _add_unlisted_field(rng: random.Random, record: StoredInvoice) -> None:
