@@ -27,7 +27,7 @@ from tap_invoicing.core.children import InvoiceChildStream
 from tap_invoicing.core.conform import UnloadableError, conform_to_schema, with_extra_fields
 from tap_invoicing.core.dates import parse_time
 from tap_invoicing.core.fetch import fetch_all
-from tap_invoicing.core.http_stream import InvoicingStream, credentials_refused
+from tap_invoicing.core.http_stream import InvoicingStream, credentials_refused, served_at
 from tap_invoicing.core.listing import ListingPaginator
 from tap_invoicing.core.progress import Progress
 from tap_invoicing.core.provider import RunStart
@@ -174,7 +174,7 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
         payload = self.decoded(response)
         items = self.api.page_items(payload)
         ids = [self.api.item_id(item) for item in items]
-        self._plan.note_page(payload, ids)
+        self._plan.note_page(payload, ids, served_at(response))
         fresh = self._listing.accept(ids, self.api.page_total(payload))
         yield from (item for item, is_new in zip(items, fresh, strict=True) if is_new)
 

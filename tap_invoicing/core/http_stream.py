@@ -63,6 +63,17 @@ REFUSED_STATUSES = frozenset(
 """Answers that refuse one request for good: no retry of it can succeed."""
 
 
+def http_date(value: str) -> datetime | None:
+    """An HTTP date (``Wed, 02 Dec 2026 00:28:57 GMT``) as an aware datetime, if it is one."""
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # a "-0000" zone: the time is UTC, with no claim of a local zone
+        when = when.replace(tzinfo=UTC)
+    return when
+
+
 def retry_after_seconds(exception: object) -> float | None:
     """The wait a 429/503 asked for in ``Retry-After`` (seconds or an HTTP date), if any."""
     response = getattr(exception, "response", None)
@@ -71,13 +82,13 @@ def retry_after_seconds(exception: object) -> float | None:
         return None
     if value.strip().isdigit():
         return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # a "-0000" zone: the time is UTC, with no claim of a local zone
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    when = http_date(value)
+    return None if when is None else max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def served_at(response: requests.Response) -> datetime | None:
+    """The API's clock when it answered (its ``Date`` header), if it said."""
+    return http_date(response.headers.get("Date", ""))
 
 
 def describe_request(response: requests.Response) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope
 from tap_invoicing.core.plans.update_window import UpdateWindowPlan
-from tap_invoicing.errors import StateError
+from tap_invoicing.errors import StateError, TapInvoicingError
 
 NOW = datetime(2026, 12, 2, 0, 30, 15, 400000, tzinfo=UTC)
 LOOKBACK = timedelta(minutes=5)
@@ -78,3 +78,15 @@ def test_a_bookmark_of_another_account_or_a_damaged_one_is_refused() -> None:
         plan({**bookmark, "replication_key_value": "yesterday-ish"})
     with pytest.raises(StateError, match="another version"):
         plan({**bookmark, "format": 99})
+
+
+def test_a_clock_ahead_of_the_apis_by_more_than_the_lookback_fails_the_run() -> None:
+    ahead = plan({})
+    with pytest.raises(TapInvoicingError, match="clock is 422 s ahead of the API's"):
+        ahead.note_page([], [], NOW - timedelta(minutes=7, seconds=3))
+    behind = plan({})
+    behind.note_page([], [], NOW + timedelta(hours=2))  # windows only overlap more
+    close = plan({})
+    close.note_page([], [], NOW - timedelta(minutes=4))
+    close.note_page([], [], NOW - timedelta(hours=9))  # checked on the first page only
+    plan({}).note_page([], [], None)

@@ -7,6 +7,7 @@ filter (``open_invoices``), or the API's own last-update filter (``update_window
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -18,8 +19,8 @@ class ChangePlan(Protocol):
         """Listed invoices not read because they cannot have changed."""
         ...
 
-    def note_page(self, payload: Any, ids: list[str]) -> None:
-        """A list page was read."""
+    def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
+        """A list page was read; ``served_at`` is the API's clock (its ``Date`` header)."""
         ...
 
     def needs_detail(self, invoice_id: str, item: Mapping) -> bool:

@@ -271,8 +271,9 @@ class OpenInvoicePlan:
         """Listed invoices whose detail was not requested: closed, and closed already before."""
         return self._plan.skipped_unchanged
 
-    def note_page(self, payload: Any, ids: list[str]) -> None:
-        """The first page fixes the run's clock and first ids."""
+    def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
+        """The first page fixes the run's clock (the API's own ``submitTimeUtc``) and first
+        ids."""
         self._plan.note_page(self._rules.server_time(payload), ids)
 
     def needs_detail(self, invoice_id: str, item: Mapping) -> bool:

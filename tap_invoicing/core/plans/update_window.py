@@ -22,9 +22,11 @@ from tap_invoicing.core.bookmark import (
     has_bookmark,
 )
 from tap_invoicing.core.dates import parse_time
-from tap_invoicing.errors import StateError
+from tap_invoicing.errors import StateError, TapInvoicingError
 
 ZERO = timedelta(0)
+CLOCK_RESOLUTION = timedelta(seconds=2)
+"""The window end is rounded up to a second and ``Date`` is to the second."""
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,18 @@ class UpdateWindowPlan:
     skipped_unchanged = 0
 
     def __init__(
-        self, window: Window, scope: BookmarkScope, previous_end: datetime | None = None
+        self,
+        window: Window,
+        scope: BookmarkScope,
+        *,
+        lookback: timedelta,
+        previous_end: datetime | None = None,
     ) -> None:
         self.window = window
         self._scope = scope
+        self._lookback = lookback
         self._previous_end = previous_end
+        self._clock_checked = False
         self.held_back = False
         """Whether an invoice was not emitted: the bookmark then stays where it was."""
 
@@ -70,7 +79,7 @@ class UpdateWindowPlan:
         end = now.replace(microsecond=0) + (timedelta(seconds=1) if now.microsecond else ZERO)
         previous_end = cls._previous_end(bookmark, scope, account_settings)
         start = previous_end - lookback if previous_end is not None else scope.start_date
-        return cls(Window(start, end), scope, previous_end)
+        return cls(Window(start, end), scope, lookback=lookback, previous_end=previous_end)
 
     @staticmethod
     def _previous_end(
@@ -90,8 +99,22 @@ class UpdateWindowPlan:
             raise BookmarkMismatchError(reason)
         return end
 
-    def note_page(self, payload: Any, ids: list[str]) -> None:
-        """Nothing to learn from a page: the window was fixed before the first one."""
+    def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
+        """Refuse to go on with a window that ends in the API's future by more than the lookback:
+        this machine's clock is ahead, and the next run would start after updates this one never
+        listed. (A clock behind the API's only makes the windows overlap more.)"""
+        if self._clock_checked or served_at is None:
+            return
+        self._clock_checked = True
+        ahead = self.window.end - served_at - CLOCK_RESOLUTION
+        if ahead > self._lookback:
+            msg = (
+                f"this machine's clock is {ahead.total_seconds():.0f} s ahead of the API's (its "
+                f"Date header), more than lookback_minutes ({self._lookback.total_seconds() / 60:g}"
+                f"): updates could be missed; set the clock right or raise lookback_minutes. "
+                f"Nothing was committed to state"
+            )
+            raise TapInvoicingError(msg)
 
     def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
         """Every invoice in the window was updated since the previous run (or the lookback)."""
