@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tap_invoicing.core.dates import parse_time
-from tap_invoicing.sandbox import Sandbox
+from tap_invoicing.sandbox import Fault, Sandbox
 from tests.conftest import run_sync
 from tests.revolv3.conftest import fast, invoice_ids, list_queries
 
@@ -116,3 +116,22 @@ def test_a_bookmark_of_another_account_makes_a_full_pass(revolv3, revolv3_config
         result = run_sync(fast(other), state=first.state)
         assert sorted(invoice_ids(result)) == sorted(other.invoice_ids())
         assert "lastUpdateStartDate" not in list_queries(other)[0]
+
+
+def test_an_invoice_not_emitted_is_listed_again_by_the_next_run(revolv3, revolv3_config):
+    first = run_sync(revolv3_config)
+    changed = with_status(revolv3, "Pending")[:3]
+    for invoice_id in changed:
+        revolv3.api.add_attempt(invoice_id, success=False)
+    revolv3.inject(Fault(kind="status", status=403, route="detail", times=1))
+    second = run_sync(revolv3_config, state=first.state)
+    refused = {r.invoice_id for r in revolv3.requests if r.status == 403}
+    assert len(refused) == 1
+    assert not refused & set(invoice_ids(second))
+    assert set(changed) - refused <= set(invoice_ids(second))
+    bookmark = second.state["bookmarks"]["invoices"]
+    assert bookmark["replication_key_value"] == (
+        first.state["bookmarks"]["invoices"]["replication_key_value"]
+    )
+    third = run_sync(revolv3_config, state=second.state)
+    assert refused <= set(invoice_ids(third))
