@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from dataclasses import asdict
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class HasDetail(Protocol):
+    """A stored invoice: ``detail`` is its body as the detail endpoint serves it."""
+
+    detail: dict[str, Any]
+
+
+Stored = TypeVar("Stored", bound=HasDetail)
 
 
 class RecordStore(Generic[T]):
@@ -23,3 +34,41 @@ class RecordStore(Generic[T]):
         """Hold the lock and hand out the mapping; insertion order is creation order."""
         with self._lock:
             yield self._records
+
+
+def find(records: dict[str, Stored], invoice_id: str) -> Stored:
+    """The stored invoice, or a KeyError that names it."""
+    try:
+        return records[invoice_id]
+    except KeyError:
+        raise KeyError(f"no invoice {invoice_id!r}") from None
+
+
+class StoredInvoices(Generic[Stored]):
+    """What every emulator offers tests about its data, whatever the API: the tap config's
+    credentials, each invoice as served, the ids newest first, and removing one."""
+
+    credentials: Any
+    """A frozen dataclass named like the provider's credential settings."""
+    _store: RecordStore[Stored]
+
+    def config(self) -> dict[str, str]:
+        """The credential settings of the tap config."""
+        return asdict(self.credentials)
+
+    def invoice(self, invoice_id: str) -> dict[str, Any]:
+        """A deep copy of the invoice as the detail endpoint serves it (less what each response
+        adds of its own, such as a server clock)."""
+        with self._store.locked() as records:
+            return copy.deepcopy(find(records, invoice_id).detail)
+
+    def invoice_ids(self) -> list[str]:
+        """All ids, newest first."""
+        with self._store.locked() as records:
+            return list(reversed(records))
+
+    def delete(self, invoice_id: str) -> None:
+        """Remove an invoice entirely, as if it never existed."""
+        with self._store.locked() as records:
+            find(records, invoice_id)
+            del records[invoice_id]

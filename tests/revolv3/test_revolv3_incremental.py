@@ -130,8 +130,9 @@ def test_an_invoice_not_emitted_is_listed_again_by_the_next_run(revolv3, revolv3
     assert not refused & set(invoice_ids(second))
     assert set(changed) - refused <= set(invoice_ids(second))
     bookmark = second.state["bookmarks"]["invoices"]
-    assert bookmark["replication_key_value"] == (
-        first.state["bookmarks"]["invoices"]["replication_key_value"]
+    assert (
+        bookmark["replication_key_value"]
+        == (first.state["bookmarks"]["invoices"]["replication_key_value"])
     )
     third = run_sync(revolv3_config, state=second.state)
     assert refused <= set(invoice_ids(third))

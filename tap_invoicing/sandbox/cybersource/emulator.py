@@ -7,7 +7,6 @@ import copy
 import random
 import re
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from http import HTTPStatus
@@ -21,7 +20,7 @@ from tap_invoicing.sandbox.cybersource.signature import Credentials, SignatureVe
 from tap_invoicing.sandbox.provider import ActionNotAllowedError
 from tap_invoicing.sandbox.ratelimit import RateLimit
 from tap_invoicing.sandbox.server import ApiRequest, ApiResponse, RouteInfo, json_response
-from tap_invoicing.sandbox.store import RecordStore
+from tap_invoicing.sandbox.store import RecordStore, StoredInvoices, find
 
 LIST_PATH = re.compile(r"/invoicing/v2/invoices/?")
 DETAIL_PATH = re.compile(r"/invoicing/v2/invoices/([^/]+)")
@@ -61,20 +60,12 @@ def _not_found(message: str) -> ApiResponse:
     return _error(404, "NOTFOUND", "NOT_FOUND", message)
 
 
-def _find(records: dict[str, StoredInvoice], invoice_id: str) -> StoredInvoice:
-    """The stored invoice, or a KeyError that names it."""
-    try:
-        return records[invoice_id]
-    except KeyError:
-        raise KeyError(f"no invoice {invoice_id!r}") from None
-
-
 def _page_link(offset: int, limit: int) -> dict[str, str]:
     """Relative, without ``/invoicing`` and without the status filter, as the real API has it."""
     return {"href": f"/v2/invoices/?offset={offset}&limit={limit}", "method": "GET"}
 
 
-class CyberSourceEmulator:
+class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
     """A seeded CyberSource merchant with invoices, served as the Invoicing v2 REST API."""
 
     name = "cybersource"
@@ -89,10 +80,6 @@ class CyberSourceEmulator:
         initial = self._factory.initial(invoices, now_ms())
         self._store = RecordStore([(invoice.id, invoice) for invoice in initial])
         self._next_index = invoices
-
-    def config(self) -> dict[str, str]:
-        """The credential settings of the tap config."""
-        return asdict(self.credentials)
 
     def classify(self, method: str, path: str) -> RouteInfo:
         """List and detail reads are what a sync is made of; everything else is "other"."""
@@ -248,45 +235,35 @@ class CyberSourceEmulator:
         head = {"_links": detail["_links"], "id": detail["id"]}
         return {**head, "submitTimeUtc": submit_time_utc(), **rest}
 
-    def invoice(self, invoice_id: str) -> dict[str, Any]:
-        """A deep copy of the detail body as served, without ``submitTimeUtc``."""
-        with self._store.locked() as records:
-            return copy.deepcopy(_find(records, invoice_id).detail)
-
-    def invoice_ids(self) -> list[str]:
-        """All ids in list order (newest first)."""
-        with self._store.locked() as records:
-            return list(reversed(records))
-
     def pay(self, invoice_id: str, amount: Decimal | str | float | None = None) -> None:
         """Pay the balance, or ``amount`` of it (see ``lifecycle.pay``)."""
         with self._store.locked() as records:
-            lifecycle.pay(_find(records, invoice_id), amount, now_ms(), self._rng)
+            lifecycle.pay(find(records, invoice_id), amount, now_ms(), self._rng)
 
     def cancel(self, invoice_id: str) -> None:
         """Cancel an unpaid invoice."""
         with self._store.locked() as records:
-            lifecycle.cancel(_find(records, invoice_id), now_ms())
+            lifecycle.cancel(find(records, invoice_id), now_ms())
 
     def update(self, invoice_id: str, **changes: Any) -> None:
         """Edit an unpaid invoice's fields (see ``lifecycle.UPDATE_FIELDS``)."""
         with self._store.locked() as records:
-            lifecycle.update(_find(records, invoice_id), changes, now_ms())
+            lifecycle.update(find(records, invoice_id), changes, now_ms())
 
     def publish(self, invoice_id: str) -> None:
         """DRAFT -> CREATED."""
         with self._store.locked() as records:
-            lifecycle.publish(_find(records, invoice_id), now_ms(), self._rng)
+            lifecycle.publish(find(records, invoice_id), now_ms(), self._rng)
 
     def send(self, invoice_id: str) -> None:
         """Send or resend by email."""
         with self._store.locked() as records:
-            lifecycle.send(_find(records, invoice_id), now_ms(), self._rng)
+            lifecycle.send(find(records, invoice_id), now_ms(), self._rng)
 
     def remind(self, invoice_id: str) -> None:
         """Send a reminder for a sent, open invoice."""
         with self._store.locked() as records:
-            lifecycle.remind(_find(records, invoice_id), now_ms())
+            lifecycle.remind(find(records, invoice_id), now_ms())
 
     def add(self, n: int = 1, status: str = "SENT") -> list[str]:
         """Create ``n`` invoices now, at the head of the list, with histories fitting ``status``."""
@@ -306,9 +283,3 @@ class CyberSourceEmulator:
                 records[invoice.id] = invoice
                 added.append(invoice.id)
         return added
-
-    def delete(self, invoice_id: str) -> None:
-        """Remove an invoice entirely, as if it never existed."""
-        with self._store.locked() as records:
-            _find(records, invoice_id)
-            del records[invoice_id]

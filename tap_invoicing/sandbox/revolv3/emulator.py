@@ -8,11 +8,9 @@ and unknown query parameters are ignored.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import random
 import re
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
@@ -32,7 +30,7 @@ from tap_invoicing.sandbox.revolv3.query import (
 )
 from tap_invoicing.sandbox.revolv3.record import StoredInvoice
 from tap_invoicing.sandbox.server import ApiRequest, ApiResponse, RouteInfo, json_response
-from tap_invoicing.sandbox.store import RecordStore
+from tap_invoicing.sandbox.store import RecordStore, StoredInvoices, find
 
 ListShape = Literal["summary", "full"]
 PastMaxPage = Literal["400", "empty"]
@@ -67,15 +65,7 @@ def _not_found() -> ApiResponse:
     return _message(404, "Not Found")
 
 
-def _find(records: dict[str, StoredInvoice], invoice_id: str) -> StoredInvoice:
-    """The stored invoice, or a KeyError that names it."""
-    try:
-        return records[invoice_id]
-    except KeyError:
-        raise KeyError(f"no invoice {invoice_id!r}") from None
-
-
-class Revolv3Emulator:
+class Revolv3Emulator(StoredInvoices[StoredInvoice]):
     """A seeded Revolv3 merchant with invoices, served as the Revolv3 REST API.
 
     ``list_shape`` decides what a list item is: the documented "summary" or the "full" detail
@@ -118,10 +108,6 @@ class Revolv3Emulator:
         initial = self._factory.initial(invoices, _now())
         self._store = RecordStore([(invoice.id, invoice) for invoice in initial])
         self._next_index = invoices
-
-    def config(self) -> dict[str, str]:
-        """The credential settings of the tap config."""
-        return asdict(self.credentials)
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -240,27 +226,17 @@ class Revolv3Emulator:
 
     # --- data access and state changes -----------------------------------------------------
 
-    def invoice(self, invoice_id: str) -> dict[str, Any]:
-        """A deep copy of the detail body as served without raw processor responses."""
-        with self._store.locked() as records:
-            return copy.deepcopy(_find(records, invoice_id).detail)
-
-    def invoice_ids(self) -> list[str]:
-        """All ids, newest (highest) first."""
-        with self._store.locked() as records:
-            return list(reversed(records))
-
     def last_update(self, invoice_id: str) -> datetime:
         """The hidden last-update time the list's ``lastUpdate*`` filters compare."""
         with self._store.locked() as records:
-            return _find(records, invoice_id).last_update
+            return find(records, invoice_id).last_update
 
     def set_last_update(self, invoice_id: str, when: datetime) -> None:
         """Put the last update at ``when`` (timezone-aware), e.g. exactly on a window's edge."""
         if when.tzinfo is None:
             raise ValueError("when must be timezone-aware")
         with self._store.locked() as records:
-            _find(records, invoice_id).last_update = when.astimezone(UTC)
+            find(records, invoice_id).last_update = when.astimezone(UTC)
 
     def add(self, n: int = 1, status: str = "Pending") -> list[str]:
         """Create ``n`` invoices now, with attempts fitting ``status``; returns their ids."""
@@ -283,7 +259,7 @@ class Revolv3Emulator:
         """A billing attempt now (see ``lifecycle.add_attempt``); returns the attempt id."""
         with self._store.locked() as records:
             return lifecycle.add_attempt(
-                _find(records, invoice_id),
+                find(records, invoice_id),
                 self._factory,
                 self._rng,
                 _now(),
@@ -298,13 +274,13 @@ class Revolv3Emulator:
     def void(self, invoice_id: str) -> None:
         """Void the invoice."""
         with self._store.locked() as records:
-            lifecycle.void(_find(records, invoice_id), _now())
+            lifecycle.void(find(records, invoice_id), _now())
 
     def refund(self, invoice_id: str, amount: Decimal | str | float | None = None) -> str:
         """Refund a paid invoice (what is left of it if ``amount`` is None): a new invoice with
         ``parentInvoiceId``, Refund or PartialRefund; the original is updated too."""
         with self._store.locked() as records:
-            parent = _find(records, invoice_id)
+            parent = find(records, invoice_id)
             refunded = sum(
                 (
                     child.detail["total"]
@@ -330,13 +306,7 @@ class Revolv3Emulator:
     def edit_line_item(self, invoice_id: str, line_item_id: str, **changes: Any) -> None:
         """Change a line item's ``name``, ``description`` or ``value``; totals follow."""
         with self._store.locked() as records:
-            lifecycle.edit_line_item(_find(records, invoice_id), line_item_id, changes, _now())
-
-    def delete(self, invoice_id: str) -> None:
-        """Remove an invoice entirely, as if it never existed."""
-        with self._store.locked() as records:
-            _find(records, invoice_id)
-            del records[invoice_id]
+            lifecycle.edit_line_item(find(records, invoice_id), line_item_id, changes, _now())
 
 
 def _matches(invoice: StoredInvoice, query: ListQuery) -> bool:
