@@ -260,7 +260,7 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
             self._progress.summary(self._listing.total),
             tally.summary(self._plan.skipped_unchanged),
         )
-        if not self._progress.done:
+        if not self._progress.done and self._plan.reads_whole_list:
             self.logger.warning("%s listed no invoices for this account", self.provider.label)
         for child in self._children:
             child.count_records()

@@ -136,3 +136,13 @@ def test_an_invoice_not_emitted_is_listed_again_by_the_next_run(revolv3, revolv3
     )
     third = run_sync(revolv3_config, state=second.state)
     assert refused <= set(invoice_ids(third))
+
+
+def test_an_empty_window_is_routine_and_an_empty_account_is_warned_about(caplog):
+    with Sandbox(provider="revolv3", invoices=0, seed=32, rate_limits=()) as empty:
+        first = run_sync(fast(empty))
+        assert "Revolv3 listed no invoices for this account" in caplog.text
+        caplog.clear()
+        second = run_sync(fast(empty), state=first.state)
+        assert invoice_ids(second) == []
+        assert "listed no invoices" not in caplog.text

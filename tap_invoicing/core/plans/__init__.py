@@ -15,6 +15,12 @@ class ChangePlan(Protocol):
     """What the engine asks of a plan during one pass over the list."""
 
     @property
+    def reads_whole_list(self) -> bool:
+        """Whether this pass lists the whole account (an empty list is then worth a warning),
+        not only what changed in a window (where an empty one is routine)."""
+        ...
+
+    @property
     def skipped_unchanged(self) -> int:
         """Listed invoices not read because they cannot have changed."""
         ...

@@ -260,6 +260,8 @@ class OpenInvoiceRules:
 class OpenInvoicePlan:
     """The change plan of an API without an updated-since filter (see the module docstring)."""
 
+    reads_whole_list = True
+
     def __init__(
         self, previous: PreviousRun | None, scope: BookmarkScope, rules: OpenInvoiceRules
     ) -> None:

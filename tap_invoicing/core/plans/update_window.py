@@ -99,6 +99,11 @@ class UpdateWindowPlan:
             raise BookmarkMismatchError(reason)
         return end
 
+    @property
+    def reads_whole_list(self) -> bool:
+        """A window with no start lists every invoice; one from a bookmark, only the changed."""
+        return self.window.start is None
+
     def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
         """Refuse to go on with a window that ends in the API's future by more than the lookback:
         this machine's clock is ahead, and the next run would start after updates this one never
