@@ -26,6 +26,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.tap import TapInvoicing
 from tests.conftest import TAP, secrets_in
 
@@ -100,40 +101,27 @@ def postgres() -> Iterator[PostgresServer]:
         shutil.rmtree(home)
 
 
-def discovered_streams(config: Mapping[str, Any]) -> dict[str, dict]:
-    """The tap's catalog entries for a config, by stream."""
-    catalog = TapInvoicing(config=dict(config)).catalog_dict
-    return {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
-
-
-def stream_schemas(config: Mapping[str, Any]) -> dict[str, dict]:
-    return {stream: entry["schema"] for stream, entry in discovered_streams(config).items()}
-
-
-def stream_keys(config: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """Each stream's primary key as the catalog declares it (target-postgres upserts on it)."""
-    return {
-        stream: tuple(entry["key_properties"])
-        for stream, entry in discovered_streams(config).items()
-    }
-
-
 @dataclass
 class Warehouse:
     """One PostgreSQL schema that real tap runs are loaded into through target-postgres.
 
-    ``keys`` are the primary keys per stream; a load takes them from the tap's catalog.
+    Nested objects are flattened ``flattening_depth`` levels deep. A load keeps the tap's catalog
+    entries (``streams``): the schemas and primary keys the rows are checked by.
     """
 
     server: PostgresServer
     schema: str
     workdir: Path
-    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    flattening_depth: int = FLATTENING_DEPTH
+    streams: dict[str, dict] = field(default_factory=dict, repr=False)
 
-    def load(self, config: Mapping[str, Any], state: dict | None = None) -> dict:
-        """Pipe one tap-invoicing run with ``config`` into target-postgres; returns the state the
-        target emitted."""
-        self.keys = stream_keys(config)
+    def load(self, sandbox: Sandbox, state: dict | None = None, **settings: Any) -> dict:
+        """Pipe one tap-invoicing run over ``sandbox`` (its config with ``settings`` on top) into
+        target-postgres; returns the state the target emitted. The config is never an argument,
+        so a failure's traceback cannot show its credentials."""
+        config = {**sandbox.tap_config(), **settings}
+        catalog = TapInvoicing(config=config).catalog_dict
+        self.streams = {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
         tap_config = self.workdir / "tap.json"
         tap_config.write_text(json.dumps(config))
         target_config = self.workdir / "target.json"
@@ -143,7 +131,7 @@ class Warehouse:
                     "sqlalchemy_url": self.server.sqlalchemy_url,
                     "default_target_schema": self.schema,
                     "flattening_enabled": True,
-                    "flattening_max_depth": FLATTENING_DEPTH,
+                    "flattening_max_depth": self.flattening_depth,
                 }
             )
         )
@@ -170,6 +158,14 @@ class Warehouse:
         assert target.returncode == 0, target.stderr[-3000:]
         return json.loads(target.stdout.splitlines()[-1])
 
+    def primary_key(self, stream: str) -> tuple[str, ...]:
+        """The stream's key as the catalog declares it (target-postgres upserts on it)."""
+        return tuple(self.streams[stream]["key_properties"])
+
+    def numeric_columns(self, stream: str) -> dict[str, tuple[str, ...]]:
+        """Column name -> property path of every number the stream's table has a column for."""
+        return numeric_columns(self.streams[stream]["schema"], self.flattening_depth)
+
     def query(self, statement: sql.Composable, *params: Any) -> list[tuple]:
         with self.server.connect() as connection:
             return connection.execute(statement, params).fetchall()
@@ -190,7 +186,7 @@ class Warehouse:
 
     def as_text(self, stream: str, columns: list[str]) -> dict[tuple, dict[str, str | None]]:
         """Each row's ``columns`` as PostgreSQL prints them, by primary key."""
-        keys = self.keys[stream]
+        keys = self.primary_key(stream)
         selected = sql.SQL(", ").join(
             [
                 *map(sql.Identifier, keys),
@@ -202,7 +198,7 @@ class Warehouse:
 
     def key_counts(self, stream: str) -> tuple[int, int, int]:
         """Rows, distinct primary keys and soft-deleted rows of a stream's table."""
-        key = sql.SQL(", ").join(map(sql.Identifier, self.keys[stream]))
+        key = sql.SQL(", ").join(map(sql.Identifier, self.primary_key(stream)))
         [counts] = self.query(
             sql.SQL("SELECT count(*), count(DISTINCT ({})), count(_sdc_deleted_at) FROM {}").format(
                 key, self.table(stream)
@@ -246,15 +242,18 @@ def warehouse(
     return Warehouse(postgres, request.node.name.removeprefix("test_")[:60], tmp_path)
 
 
-def numeric_columns(schema: Mapping, prefix: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
-    """Column name -> property path of every number the flattened table has a column for."""
+def numeric_columns(
+    schema: Mapping, depth: int, prefix: tuple[str, ...] = ()
+) -> dict[str, tuple[str, ...]]:
+    """Column name -> property path of every number a table flattened ``depth`` levels deep has a
+    column for."""
     columns = {}
     for name, prop in schema.get("properties", {}).items():
         path, types = (*prefix, name), prop.get("type", ())
         if "number" in types:
             columns["__".join(path)] = path
-        elif "object" in types and len(prefix) < FLATTENING_DEPTH:
-            columns |= numeric_columns(prop, path)
+        elif "object" in types and len(prefix) < depth:
+            columns |= numeric_columns(prop, depth, path)
     return columns
 
 
@@ -267,13 +266,11 @@ def digits(part: Mapping, path: tuple[str, ...]) -> str | None:
     return None if value is None else str(Decimal(str(value)))
 
 
-def assert_warehouse_matches(
-    warehouse: Warehouse, config: Mapping[str, Any], parts: Parts
-) -> dict[str, dict]:
+def assert_warehouse_matches(warehouse: Warehouse, parts: Parts) -> dict[str, dict]:
     """Every number column is NUMERIC and holds the API's digits, row for row; returns them."""
     loaded = {}
-    for stream, schema in stream_schemas(config).items():
-        columns = numeric_columns(schema)
+    for stream in warehouse.streams:
+        columns = warehouse.numeric_columns(stream)
         types = warehouse.column_types(stream)
         assert {c: types.get(c) for c in columns} == dict.fromkeys(columns, "numeric")
         loaded[stream] = warehouse.as_text(stream, list(columns))

@@ -43,11 +43,9 @@ def balance(sandbox: Sandbox, invoice_id: str) -> Decimal:
 
 
 def test_amounts_land_in_numeric_columns_with_the_apis_exact_digits(warehouse, big_sandbox):
-    warehouse.load(big_sandbox.tap_config())
+    warehouse.load(big_sandbox)
 
-    loaded = assert_warehouse_matches(
-        warehouse, big_sandbox.tap_config(), served_parts(big_sandbox)
-    )
+    loaded = assert_warehouse_matches(warehouse, served_parts(big_sandbox))
     texts = [t for rows in loaded.values() for row in rows.values() for t in row.values() if t]
     assert {"12.050", "0.3333", "1000000.00", "98765432109.99"} <= set(texts), (
         "awkward amounts to check"
@@ -64,7 +62,7 @@ def test_amounts_land_in_numeric_columns_with_the_apis_exact_digits(warehouse, b
 
 
 def test_line_items_join_to_their_invoices(warehouse, big_sandbox):
-    warehouse.load(big_sandbox.tap_config())
+    warehouse.load(big_sandbox)
 
     assert warehouse.children_per_parent("invoices", "id", "invoice_line_items") == {
         invoice_id: len(
@@ -76,7 +74,7 @@ def test_line_items_join_to_their_invoices(warehouse, big_sandbox):
 
 
 def test_an_incremental_run_upserts_changed_invoices_without_duplicates(warehouse, big_sandbox):
-    state = warehouse.load(big_sandbox.tap_config())
+    state = warehouse.load(big_sandbox)
     sent = [
         invoice_id
         for invoice_id in invoices_with_status(big_sandbox, "SENT")
@@ -90,12 +88,12 @@ def test_an_incremental_run_upserts_changed_invoices_without_duplicates(warehous
     created = big_sandbox.api.add(2)
     big_sandbox.clear_requests()
 
-    warehouse.load(big_sandbox.tap_config(), state)
+    warehouse.load(big_sandbox, state)
 
     assert len(big_sandbox.detail_requests()) < len(big_sandbox.invoice_ids()), "incremental"
     served = served_parts(big_sandbox)
     assert_one_row_per_key(warehouse, served)
-    assert_warehouse_matches(warehouse, big_sandbox.tap_config(), served)
+    assert_warehouse_matches(warehouse, served)
     statuses = dict(
         warehouse.query(
             sql.SQL("SELECT id, status FROM {} WHERE id = ANY(%s)").format(
