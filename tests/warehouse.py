@@ -10,6 +10,7 @@ provider's warehouse tests (tests/conftest.py registers the fixtures) and stops 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -239,7 +240,11 @@ class Warehouse:
 def warehouse(
     postgres: PostgresServer, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Warehouse:
-    return Warehouse(postgres, request.node.name.removeprefix("test_")[:60], tmp_path)
+    """A schema of its own per test: named after the test, with a hash of its node id, as tests
+    of different providers share names and the cluster serves the whole session."""
+    node_hash = hashlib.blake2b(request.node.nodeid.encode(), digest_size=4).hexdigest()
+    schema = f"{request.node.name.removeprefix('test_')[:50]}_{node_hash}"
+    return Warehouse(postgres, schema, tmp_path)
 
 
 def numeric_columns(
