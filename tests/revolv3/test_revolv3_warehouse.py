@@ -30,7 +30,7 @@ CHILDREN = {"invoice_line_items": "invoiceLineItems", "invoice_attempts": "invoi
 FLATTENING_DEPTH = 1
 """Every Revolv3 amount is a top-level field. One level deeper, paymentMethod's card and ACH
 fields flatten to names over PostgreSQL's 63-byte identifier limit (e.g.
-paymentMethod__paymentMethodAchDetails__accountNumberLast4Digits, 64), which PostgreSQL cuts
+paymentMethod__paymentMethodAchDetails__accountNumberLast4Digits: 64 bytes), which PostgreSQL cuts
 short and target-postgres 0.8.1 then tries to add again (DuplicateColumn)."""
 
 
