@@ -27,6 +27,10 @@ from tap_invoicing.sandbox.cybersource.signature import Credentials
 from tap_invoicing.sandbox.revolv3.auth import Credentials as Revolv3Credentials
 from tap_invoicing.tap import TapInvoicing
 
+pytest_plugins = ["tests.warehouse"]
+"""The ``postgres`` and ``warehouse`` fixtures, registered once here so ONE PostgreSQL cluster
+serves the whole session. A plugin rather than an import: tests/warehouse.py imports this module."""
+
 TAP = str(Path(sys.executable).parent / "tap-invoicing")
 """The installed console script: CLI tests run the tap as users do."""
 
