@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import threading
 from collections.abc import Generator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -198,6 +199,8 @@ class InvoicingStream(RESTStream[int]):
         if status == HTTPStatus.NOT_FOUND:
             return
         super().validate_response(response)
+        if getattr(self._exchange, "active", False):
+            return
         try:
             payload = self.decoded(response)
         except ValueError:
@@ -277,7 +280,8 @@ class InvoicingStream(RESTStream[int]):
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
         """The SDK's retries, each try waiting its turn at the gate; when they run out, one
-        clear error naming the request.
+        clear error naming the request. A 401 is tried once more when the authenticator can
+        renew what it sent (a bearer token); a second 401 stops the run.
 
         Built here rather than by the SDK, which also hands backoff its logger: backoff would
         then log every retry a second time, and the give-up, with the URL's query.
@@ -297,6 +301,17 @@ class InvoicingStream(RESTStream[int]):
         )(one_try)
 
         def send(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            try:
+                return exhausting(prepared, context)
+            except AuthenticationFailedError as refusal:
+                renewed = getattr(self.authenticator, "renewed_after_refusal", None)
+                if refusal.status != HTTPStatus.UNAUTHORIZED or not (renewed and renewed(prepared)):
+                    raise
+            return exhausting(prepared, context)  # once more, with a fresh token
+
+        def exhausting(
+            prepared: requests.PreparedRequest, context: Context | None
+        ) -> requests.Response:
             try:
                 return retrying(prepared, context)
             except (RetriableAPIError, *TRANSIENT_ERRORS) as error:
@@ -329,9 +344,19 @@ class InvoicingStream(RESTStream[int]):
         )
 
     def send(self, request: requests.PreparedRequest) -> requests.Response:
-        """Send a request through the run's gate and retries (an authenticator's token request,
-        say): refusals raise as for any other request."""
-        return self._send(request, self.context)
+        """Send an authenticator's own request (a token request) through the run's gate and
+        retries: refusals raise as for any other request; its body is the authenticator's to
+        read, so it is not held to a list page's or a detail's fields."""
+        self._exchange.active = True
+        try:
+            return self._send(request, self.context)
+        finally:
+            self._exchange.active = False
+
+    @cached_property
+    def _exchange(self) -> threading.local:
+        """Whether this thread is sending an authenticator's own request."""
+        return threading.local()
 
     def request_json(self, url: str) -> Any | None:
         """GET one resource with the stream's retries; None when the API answers 404.
