@@ -272,6 +272,9 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
                 yield invoice_id, item
             else:
                 self._progress.advance(self._listing.total, fetched=False)
+        for invoice_id in self._plan.deferred():
+            self._progress.reconsider()
+            yield invoice_id, {}
 
     def _read(self, listed: tuple[str, Mapping]) -> dict | DetailProblem | None:
         """One invoice conformed to the schema (on a worker thread): the list item when it is

@@ -50,6 +50,11 @@ class Progress:
             self._last_report = now
             self._logger.info("Progress: %s", self.summary(total))
 
+    def reconsider(self) -> None:
+        """An invoice counted as handled without a fetch is fetched after all (decided once
+        the whole list was read): it is counted again when its fetch completes."""
+        self.done -= 1
+
     def summary(self, total: int | None) -> str:
         """Done of total, details fetched, rate and the time left at that rate."""
         elapsed = max(self._clock() - self._started, 1e-9)

@@ -1,12 +1,14 @@
 """Change plans: how a run decides which listed invoices to read, and what its bookmark keeps.
 
 A provider picks the plan its API allows: open-invoice tracking where the list has no change
-filter (``open_invoices``), or the API's own last-update filter (``update_window``).
+filter (``open_invoices``), digests of settled invoices' summaries where the summaries show every
+change a settled invoice can have (``settled_buckets``), or the API's own last-update filter
+(``update_window``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -31,6 +33,10 @@ class ChangePlan(Protocol):
 
     def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
         """Whether a listed invoice must be read (it may be new or changed)."""
+        ...
+
+    def deferred(self) -> Iterable[str]:
+        """Invoices to read once the whole list has been read (decided by the whole list)."""
         ...
 
     def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:

@@ -285,6 +285,10 @@ class OpenInvoicePlan:
             invoice_id, is_open=rules.is_open(item), created=rules.created(item)
         )
 
+    def deferred(self) -> tuple[str, ...]:
+        """Nothing waits for the end of the list."""
+        return ()
+
     def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
         """Remember invoices still open, and those not read this run (read again next run)."""
         self._plan.note_status(invoice_id, is_open=invoice is None or self._rules.is_open(invoice))

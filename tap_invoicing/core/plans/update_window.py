@@ -125,6 +125,10 @@ class UpdateWindowPlan:
         """Every invoice in the window was updated since the previous run (or the lookback)."""
         return True
 
+    def deferred(self) -> tuple[str, ...]:
+        """Nothing waits for the end of the list."""
+        return ()
+
     def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
         """An invoice not emitted would be in no later window unless it changed again: the
         bookmark then keeps the previous end, so the next run lists this window again."""

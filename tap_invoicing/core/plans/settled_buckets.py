@@ -1,0 +1,174 @@
+"""Incremental sync for lists whose summaries show every change a settled invoice can have.
+
+Some invoices can change in ways the list summary does not show (an open invoice's items, note or
+due date): they are read on every run. The others, settled or final, can change only in ways
+their summary shows (a refund changes the status and the refunded amount; a cancellation, the
+status). Each such summary is hashed into one of a fixed number of buckets by its id; a bucket's
+digest combines its members' summaries, so any change, new or vanished invoice in a bucket
+changes it. Once the whole list has been read, the settled invoices of every bucket whose digest
+differs from the previous run's are read. The state is ``BUCKETS`` x 4 bytes however large the
+account; a run costs the open invoices, plus the settled invoices sharing a bucket with a change.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tap_invoicing.core.bookmark import (
+    BOOKMARK_FORMAT,
+    BookmarkMismatchError,
+    BookmarkScope,
+    check_format,
+    has_bookmark,
+)
+from tap_invoicing.errors import StateError
+
+BUCKETS = 1024
+DIGEST_BYTES = 4
+"""A changed bucket goes unnoticed with probability 2^-32: once in four billion changes."""
+
+
+def _hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=DIGEST_BYTES).digest(), "big")
+
+
+def bucket_of(invoice_id: str) -> int:
+    """The bucket an invoice id falls in."""
+    return _hash(f"bucket\x1f{invoice_id}") % BUCKETS
+
+
+class BucketDigests:
+    """One digest per bucket: the XOR of its members' summary hashes (order does not matter)."""
+
+    def __init__(self, values: list[int] | None = None) -> None:
+        self.values = values or [0] * BUCKETS
+
+    def add(self, invoice_id: str, fingerprint: str) -> None:
+        """Fold one settled invoice's summary into its bucket."""
+        self.values[bucket_of(invoice_id)] ^= _hash(f"{invoice_id}\x1f{fingerprint}")
+
+    def spoil(self, invoice_id: str) -> None:
+        """Make the invoice's bucket differ next run, so that its invoices are read again."""
+        self.values[bucket_of(invoice_id)] ^= _hash(f"unread\x1f{invoice_id}")
+
+    def to_state(self) -> dict:
+        """The JSON form kept in the bookmark."""
+        data = b"".join(value.to_bytes(DIGEST_BYTES, "big") for value in self.values)
+        return {"buckets": BUCKETS, "data": base64.b64encode(data).decode()}
+
+    @classmethod
+    def from_state(cls, value: object) -> BucketDigests:
+        """Rebuild the digests from a bookmark, refusing any shape this version did not write."""
+        if not isinstance(value, Mapping) or value.get("buckets") != BUCKETS:
+            msg = "settled_buckets in the state was not written by this version of tap-invoicing"
+            raise StateError(msg)
+        try:
+            data = base64.b64decode(str(value.get("data", "")), validate=True)
+        except (binascii.Error, ValueError):
+            data = b""
+        if len(data) != BUCKETS * DIGEST_BYTES:
+            raise StateError("settled_buckets in the state is damaged (wrong length or encoding)")
+        return cls(
+            [
+                int.from_bytes(data[n : n + DIGEST_BYTES], "big")
+                for n in range(0, len(data), DIGEST_BYTES)
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class SummaryRules:
+    """How a provider's list summaries say what this plan needs to know."""
+
+    changes_unseen: Callable[[Mapping], bool]
+    """Whether the invoice, in its listed status, can change in ways its summary does not show."""
+    fingerprint: Callable[[Mapping], str]
+    """What of the summary changes whenever a settled invoice changes (status, amounts)."""
+
+
+class SettledBucketsPlan:
+    """The change plan of an API whose list summaries show every change to settled invoices."""
+
+    reads_whole_list = True
+
+    def __init__(
+        self,
+        previous: BucketDigests | None,
+        scope: BookmarkScope,
+        rules: SummaryRules,
+        started: datetime,
+    ) -> None:
+        self._previous = previous
+        self._scope = scope
+        self._rules = rules
+        self._started = started
+        self._digests = BucketDigests()
+        self._settled: dict[int, list[str]] = {}
+        self._deferred = 0
+
+    @classmethod
+    def from_state(
+        cls, bookmark: Mapping, scope: BookmarkScope, account_settings: str
+    ) -> BucketDigests | None:
+        """The previous run's digests; None without a bookmark. Raises BookmarkMismatchError
+        for a bookmark made for another run, StateError for a damaged one."""
+        if not has_bookmark(bookmark):
+            return None
+        check_format(bookmark)
+        for key in ("made_for", "settled_buckets"):
+            if key not in bookmark:
+                msg = f"the invoices bookmark in the state is damaged: it has no {key}"
+                raise StateError(msg)
+        digests = BucketDigests.from_state(bookmark["settled_buckets"])
+        if reason := scope.mismatch(bookmark["made_for"], account_settings):
+            raise BookmarkMismatchError(reason)
+        return digests
+
+    @property
+    def skipped_unchanged(self) -> int:
+        """Settled invoices not read: their bucket is as it was."""
+        if self._previous is None:
+            return 0
+        return sum(len(ids) for ids in self._settled.values()) - self._deferred
+
+    def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
+        """Nothing to learn from a page as such."""
+
+    def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
+        """Open invoices at once; settled ones are folded into their bucket and decided once the
+        whole list is read (or read at once on a first run)."""
+        if self._rules.changes_unseen(item):
+            return True
+        self._digests.add(invoice_id, self._rules.fingerprint(item))
+        self._settled.setdefault(bucket_of(invoice_id), []).append(invoice_id)
+        return self._previous is None
+
+    def deferred(self) -> Iterator[str]:
+        """The settled invoices of every bucket that changed, once the list has been read."""
+        if self._previous is None:
+            return
+        for bucket, ids in self._settled.items():
+            if self._digests.values[bucket] != self._previous.values[bucket]:
+                self._deferred += len(ids)
+                yield from ids
+
+    def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
+        """An invoice not emitted spoils its bucket, so the next run reads it again."""
+        if invoice is None:
+            self._digests.spoil(invoice_id)
+
+    def next_bookmark(self, replication_key: str) -> dict:
+        """The digests of this run, its start, and what the bookmark was made for."""
+        return {
+            "format": BOOKMARK_FORMAT,
+            "replication_key": replication_key,
+            "replication_key_value": self._started.isoformat(),
+            "made_for": self._scope.to_state(),
+            "settled_buckets": self._digests.to_state(),
+        }
