@@ -1,4 +1,4 @@
-"""The settled-buckets plan: open invoices every run, settled ones only when their bucket changed."""
+"""The settled-buckets plan: open invoices every run, settled ones when their bucket changed."""
 
 from __future__ import annotations
 
