@@ -48,7 +48,8 @@ class InvoiceChildStream(ChildStreamHooks):
         yield from self.records_of(context["invoice"] if context else {})
 
     def records_of(self, invoice: Mapping) -> Iterable[dict]:
-        """Each entry of the spec's list, with its invoice's id (and number, if the spec says)."""
+        """Each entry of the spec's list, with its invoice's id (and its number or derived key,
+        if the spec says)."""
         spec = self.spec
         entries: Any = invoice
         for key in spec.items_at:
@@ -56,10 +57,13 @@ class InvoiceChildStream(ChildStreamHooks):
         entries = list(entries or [])
         if spec.oldest_first:
             entries.reverse()
+        keys = spec.keyed[1](entries) if spec.keyed else []
         for number, entry in enumerate(entries, start=spec.number_from):
             record = {**entry, spec.parent_id: invoice[self._invoice_key]}
             if spec.numbered:
                 record[spec.numbered] = number
+            if spec.keyed:
+                record[spec.keyed[0]] = keys[number - spec.number_from]
             if self._extra_fields:
                 record = with_extra_fields(record, self.schema, self._extra_fields)
             yield record

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.streams.rest import HTTPRequest
 
 from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope, has_bookmark
 from tap_invoicing.core.children import InvoiceChildStream
@@ -40,8 +41,9 @@ if TYPE_CHECKING:
     import requests
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context, Record
+    from singer_sdk.streams.rest import PageContext
 
-    from tap_invoicing.core.listing import Listing, Query
+    from tap_invoicing.core.listing import Listing
     from tap_invoicing.core.plans import ChangePlan
     from tap_invoicing.core.provider import Provider
 
@@ -101,6 +103,8 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
     have changed. Each detail is fetched once and feeds this stream and every child stream."""
 
     is_sorted = False
+    payload_as_json = True
+    """A list page asked for by POST (a search) sends its criteria as JSON."""
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     """Conformed by ``conform_to_schema`` on the worker threads, not again on the main one."""
 
@@ -140,9 +144,16 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
         """Pages as this pass's listing chooses them."""
         return ListingPaginator(self._listing)
 
-    def get_url_params(self, context: Context | None, next_page_token: Query | None) -> dict:
-        """The provider's list parameters and the listing's page."""
-        return {**self.api.list_params(), **(next_page_token or {})}
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        """The provider's request for the page the listing chose."""
+        request = self.api.list_request(page.next_page_token or {})
+        return HTTPRequest(
+            url=self.url_base + request.path,
+            method=request.method,
+            headers=self.http_headers,
+            params=dict(request.params),
+            data=dict(request.body) if request.body is not None else None,
+        )
 
     def tolerates(self, response: requests.Response) -> bool:
         """A refusal of a list page that the listing handles (a page cap)."""
@@ -153,11 +164,11 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
         return self.api.missing_fields(payload, listed=self._is_list_page(response))
 
     def _is_list_page(self, response: requests.Response) -> bool:
-        return urlsplit(response.request.url or "").path == self._list_path
+        return urlsplit(response.request.url or "").path in self._list_paths
 
     @cached_property
-    def _list_path(self) -> str:
-        return urlsplit(self.url_base + self.api.list_path).path
+    def _list_paths(self) -> frozenset[str]:
+        return frozenset(urlsplit(self.url_base + path).path for path in self.api.list_paths)
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """Listed invoices of one page not already passed on in this pass."""

@@ -232,7 +232,9 @@ class WindowedListing:
     """An invoice list filtered by a time window (``start`` to ``end``, both inclusive), read by
     page number. A window that needs more pages than the API serves is split into two halves
     read one after the other, down to one second; invoices in both halves' shared second are
-    passed on once. The order within a window is never relied on.
+    passed on once. The order within a window is never relied on. With ``windowless_first``
+    the list is first read with no window at all, and split into windows only if it hits the
+    page cap (for an API whose plain list and windowed search are different requests).
     """
 
     min_window = timedelta(seconds=1)
@@ -248,8 +250,11 @@ class WindowedListing:
         max_pages: int | None,
         floor: datetime,
         format_time: Callable[[datetime], str] = iso_seconds,
+        windowless_first: bool = False,
     ) -> None:
         self.page_size = page_size
+        self.windowless = windowless_first
+        """Whether the window being read is the whole list, asked for with no window."""
         self.max_pages = max_pages
         self._window_params = (start_param, end_param)
         self._floor = floor
@@ -272,6 +277,8 @@ class WindowedListing:
 
     def query(self) -> Query:
         """The page of the window being read, with the window's ends."""
+        if self.windowless:
+            return self._pages.query()
         start, end = self.window
         start_param, end_param = self._window_params
         window = {end_param: self._format(end)}
@@ -304,6 +311,7 @@ class WindowedListing:
         start, end = self._windows.pop()
         if self._pages.capped:
             self._windows += self._halves(start, end)
+        self.windowless = False
         self.finished = not self._windows
         self._pages = self._pages_of_next_window()
 

@@ -54,6 +54,19 @@ class ChildSpec:
     number_from: int = 0
     oldest_first: bool = False
     """Reverse a newest-first list before numbering, so numbers never change as it grows."""
+    keyed: tuple[str, Callable[[list[Mapping]], list[str]]] | None = None
+    """A field the tap fills with a key of each entry, and the function that derives the keys
+    of a whole list (for entries whose own id is sometimes absent)."""
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """How one page of the list is asked for."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any]
+    body: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,15 @@ class InvoiceApi(abc.ABC):
     def list_params(self) -> dict[str, Any]:
         """Query parameters every list page carries."""
         return {}
+
+    @property
+    def list_paths(self) -> tuple[str, ...]:
+        """Every path a list page is asked for at (a search endpoint, say)."""
+        return (self.list_path,)
+
+    def list_request(self, query: Mapping[str, Any]) -> ListRequest:
+        """The request for the page the listing chose: by default a GET of the list path."""
+        return ListRequest("GET", self.list_path, {**self.list_params(), **query})
 
     def detail_params(self) -> dict[str, Any]:
         """Query parameters every detail request carries."""

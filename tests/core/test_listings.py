@@ -125,3 +125,32 @@ def test_a_window_of_one_second_that_is_still_too_full_fails_the_run() -> None:
 def test_window_ends_are_sent_as_utc_seconds() -> None:
     moment = datetime(2026, 3, 30, 17, 59, 10, 105613, tzinfo=UTC)
     assert iso_seconds(moment) == "2026-03-30T17:59:10Z"
+
+
+def test_a_windowless_first_pass_is_split_into_windows_only_past_the_cap() -> None:
+    listing = WindowedListing(
+        2,
+        start=None,
+        end=END,
+        start_param="from",
+        end_param="to",
+        max_pages=2,
+        floor=START,
+        windowless_first=True,
+    )
+    assert listing.query() == {"page": 1, "pageSize": 2}
+    listing.accept(ids(1, 2), None)
+    listing.accept(ids(3, 2), None)
+    assert set(listing.query()) == {"from", "to", "page", "pageSize"}
+    fits = WindowedListing(
+        2,
+        start=None,
+        end=END,
+        start_param="from",
+        end_param="to",
+        max_pages=2,
+        floor=START,
+        windowless_first=True,
+    )
+    fits.accept(["1"], None)
+    assert fits.finished
