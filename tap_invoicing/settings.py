@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 DEFAULT_MAX_WORKERS = 8
 MAX_WORKERS = 64
 MAX_REQUESTS_PER_SECOND = 1000
+DEFAULT_MAX_LIST_PAGES = 1000
+"""The page cap the Revolv3 reference shows and PayPal documents (``1 <= page <= 1000``)."""
 MIN_REQUESTS_PER_SECOND = 0.01
 """One request per 100 s: any slower and an ordinary account takes days, which is a typo."""
 
@@ -77,6 +79,14 @@ def config_schema(providers: Sequence[Provider]) -> dict:
             "page_size",
             th.IntegerType,
             description=f"Invoices per list page ({page_sizes}).",
+        ),
+        th.Property(
+            "max_list_pages",
+            th.IntegerType,
+            description=(
+                f"revolv3, paypal: the highest page number the API serves for one query (default "
+                f"{DEFAULT_MAX_LIST_PAGES}); a list needing more is read in smaller windows."
+            ),
         ),
         th.Property(
             "request_timeout",
@@ -149,6 +159,9 @@ def check_settings(config: Mapping, providers: Mapping[str, Provider]) -> list[s
     page_size = config.get("page_size")
     if page_size is not None and not 1 <= int(page_size) <= provider.max_page_size:
         errors.append(f"page_size: must be between 1 and {provider.max_page_size}")
+    pages = config.get("max_list_pages")
+    if pages is not None and int(pages) < 1:
+        errors.append("max_list_pages: must be at least 1")
     timeout = config.get("request_timeout")
     if timeout is not None and not 1 <= int(timeout) <= 3600:
         errors.append("request_timeout: must be between 1 and 3600 seconds")
@@ -173,6 +186,11 @@ def api_root(config: Mapping, provider: Provider) -> str:
     if config.get("base_url"):
         return str(config["base_url"]).rstrip("/")
     return provider.environments[config.get("environment", provider.default_environment)]
+
+
+def max_list_pages(config: Mapping) -> int:
+    """The ``max_list_pages`` setting, else the documented cap."""
+    return int(config.get("max_list_pages") or DEFAULT_MAX_LIST_PAGES)
 
 
 def max_workers(config: Mapping) -> int:

@@ -228,6 +228,22 @@ class InvoicingStream(RESTStream[int]):
             f": {excerpt}" if excerpt else ""
         )
 
+    def reason(self, error: BaseException | None) -> str:
+        """``failure_reason``, with the API's id of the failure when its body has one (the
+        provider's ``correlation_id_field``, e.g. PayPal's ``debug_id``, which its support asks
+        for)."""
+        reason = failure_reason(error)
+        field = self.provider.correlation_id_field
+        response = getattr(error, "response", None)
+        if field is None or response is None:
+            return reason
+        try:
+            body = response.json()
+        except ValueError:
+            return reason
+        value = body.get(field) if isinstance(body, dict) else None
+        return f"{reason} ({field} {value})" if isinstance(value, str) and value else reason
+
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
         """Wait what ``Retry-After`` asks for, at most ``MAX_RETRY_WAIT`` (saying so when that
         cuts it short), else 1, 2, 4 … seconds (at most a minute)."""
@@ -267,7 +283,7 @@ class InvoicingStream(RESTStream[int]):
         response = getattr(error, "response", None)
         is_pause = response is not None and response.status_code in PAUSE_STATUSES
         if is_pause:
-            self.request_gate.pause(details["wait"], f"{failure_reason(error)} on {request}")
+            self.request_gate.pause(details["wait"], f"{self.reason(error)} on {request}")
         self.logger.log(
             logging.DEBUG if is_pause else logging.WARNING,
             "Retrying %s in %.1f s (try %d of %d failed): %s",
@@ -275,7 +291,7 @@ class InvoicingStream(RESTStream[int]):
             details.get("wait", 0.0),
             details["tries"],
             self.backoff_max_tries(),
-            failure_reason(error),
+            self.reason(error),
         )
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
@@ -317,7 +333,7 @@ class InvoicingStream(RESTStream[int]):
             except (RetriableAPIError, *TRANSIENT_ERRORS) as error:
                 msg = (
                     f"{describe_prepared(prepared)} still failing after "
-                    f"{self.backoff_max_tries()} tries: {failure_reason(error)}"
+                    f"{self.backoff_max_tries()} tries: {self.reason(error)}"
                 )
                 raise RetriesExhaustedError(msg) from error
 

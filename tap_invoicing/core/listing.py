@@ -251,7 +251,10 @@ class WindowedListing:
         floor: datetime,
         format_time: Callable[[datetime], str] = iso_seconds,
         windowless_first: bool = False,
+        page_param: str = "page",
+        size_param: str = "pageSize",
     ) -> None:
+        self._page_params = (page_param, size_param)
         self.page_size = page_size
         self.windowless = windowless_first
         """Whether the window being read is the whole list, asked for with no window."""
@@ -268,7 +271,14 @@ class WindowedListing:
         self.finished = False
 
     def _pages_of_next_window(self) -> PageNumberListing:
-        return PageNumberListing(self.page_size, max_pages=self.max_pages, seen=self._seen)
+        page_param, size_param = self._page_params
+        return PageNumberListing(
+            self.page_size,
+            max_pages=self.max_pages,
+            page_param=page_param,
+            size_param=size_param,
+            seen=self._seen,
+        )
 
     @property
     def window(self) -> tuple[datetime | None, datetime]:

@@ -178,3 +178,6 @@ class Provider:
     extra_fields: str | None = None
     """The record field that keeps top-level fields the schema does not declare (None: such
     fields are dropped, with a warning)."""
+    correlation_id_field: str | None = None
+    """The field of the API's error bodies that identifies the failure to its support, logged
+    with every retry and failure (PayPal's ``debug_id``)."""

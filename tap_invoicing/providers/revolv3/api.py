@@ -13,6 +13,7 @@ from tap_invoicing.core.listing import WindowedListing
 from tap_invoicing.core.plans.update_window import UpdateWindowPlan
 from tap_invoicing.core.provider import InvoiceApi
 from tap_invoicing.providers.revolv3.dates import attempt_time_iso, billing_date_iso
+from tap_invoicing.settings import max_list_pages
 
 if TYPE_CHECKING:
     from tap_invoicing.core.provider import RunStart
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 LIST_PATH = "/api/Invoices/v1"
 DETAIL_PATH = "/api/Invoices"
 DEFAULT_LOOKBACK_MINUTES = 5
-DEFAULT_MAX_LIST_PAGES = 1000
-"""The page cap one rendering of the reference shows (``1 <= page <= 1000``)."""
 EARLIEST_UPDATE = datetime(2000, 1, 1, tzinfo=UTC)
 """Where a window without a start is split from: older than any Revolv3 account."""
 FULL_INVOICE_FIELDS = ("invoiceAttempts", "invoiceLineItems")
@@ -47,7 +46,7 @@ class Revolv3Api(InvoiceApi):
             end=plan.window.end,
             start_param="lastUpdateStartDate",
             end_param="lastUpdateEndDate",
-            max_pages=int(self.config.get("max_list_pages") or DEFAULT_MAX_LIST_PAGES),
+            max_pages=max_list_pages(self.config),
             floor=EARLIEST_UPDATE,
         )
         self._window_end = plan.window.end.isoformat().replace("+00:00", "Z")

@@ -7,11 +7,7 @@ from collections.abc import Mapping
 from singer_sdk import typing as th
 
 from tap_invoicing.core.provider import ChildSpec, Provider, Transport
-from tap_invoicing.providers.revolv3.api import (
-    DEFAULT_LOOKBACK_MINUTES,
-    DEFAULT_MAX_LIST_PAGES,
-    Revolv3Api,
-)
+from tap_invoicing.providers.revolv3.api import DEFAULT_LOOKBACK_MINUTES, Revolv3Api
 from tap_invoicing.providers.revolv3.auth import StaticTokenAuth
 
 MAX_LOOKBACK_MINUTES = 7 * 24 * 60
@@ -42,14 +38,6 @@ SETTINGS = (
             f"(default {DEFAULT_LOOKBACK_MINUTES}): covers the API's lag and clock drift."
         ),
     ),
-    th.Property(
-        "max_list_pages",
-        th.IntegerType,
-        description=(
-            f"revolv3: the highest page number the API serves for one query (default "
-            f"{DEFAULT_MAX_LIST_PAGES}); a window needing more is split into smaller windows."
-        ),
-    ),
 )
 
 
@@ -62,9 +50,6 @@ def _check_settings(config: Mapping) -> list[str]:
     lookback = config.get("lookback_minutes")
     if lookback is not None and not 0 <= int(lookback) <= MAX_LOOKBACK_MINUTES:
         errors.append(f"lookback_minutes: must be between 0 and {MAX_LOOKBACK_MINUTES}")
-    pages = config.get("max_list_pages")
-    if pages is not None and int(pages) < 1:
-        errors.append("max_list_pages: must be at least 1")
     return errors
 
 

@@ -1,0 +1,181 @@
+"""PayPal Invoicing v2 as the engine reads it.
+
+The list (``GET /v2/invoicing/invoices``) serves summaries, up to its page cap; past it, the
+account is read through ``POST /v2/invoicing/search-invoices`` in ``creation_date_range`` windows
+split until each fits. There is no change filter, but a settled invoice (paid, refunded,
+cancelled) changes only in ways its summary shows (status, paid, due and refunded amounts), so
+the settled-buckets plan reads open invoices every run and settled ones only when their bucket
+of summaries changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from tap_invoicing.core.listing import WindowedListing, iso_seconds
+from tap_invoicing.core.plans.settled_buckets import SettledBucketsPlan, SummaryRules
+from tap_invoicing.core.provider import InvoiceApi, ListRequest
+from tap_invoicing.settings import max_list_pages
+
+if TYPE_CHECKING:
+    from tap_invoicing.core.provider import RunStart
+
+LIST_PATH = "/v2/invoicing/invoices"
+SEARCH_PATH = "/v2/invoicing/search-invoices"
+OAUTH_PATH = "/v1/oauth2/token"
+SETTLED_STATUSES = frozenset(
+    {"PAID", "MARKED_AS_PAID", "PARTIALLY_REFUNDED", "REFUNDED", "MARKED_AS_REFUNDED", "CANCELLED"}
+)
+"""Statuses in which an invoice can only be refunded (which its summary shows) or not change at
+all. Every other status (DRAFT, SENT, SCHEDULED, UNPAID, PARTIALLY_PAID, PAYMENT_PENDING, and any
+status PayPal adds) can change in ways a summary does not show: such invoices are read every run."""
+EARLIEST_CREATION = datetime(2000, 1, 1, tzinfo=UTC)
+"""Where creation windows are split from: older than PayPal's Invoicing v2."""
+WINDOW_START, WINDOW_END = "creation_start", "creation_end"
+
+
+def _at(value: Any, *path: str) -> Any:
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def changes_unseen(summary: Mapping) -> bool:
+    """Whether an invoice in its listed status can change without its summary showing it."""
+    return summary.get("status") not in SETTLED_STATUSES
+
+
+def fingerprint(summary: Mapping) -> str:
+    """What of a settled invoice's summary changes with every change it can have."""
+    return json.dumps(
+        [
+            summary.get("status"),
+            _at(summary, "amount", "value"),
+            _at(summary, "due_amount", "value"),
+            _at(summary, "payments", "paid_amount", "value"),
+            _at(summary, "refunds", "refund_amount", "value"),
+            _at(summary, "detail", "metadata", "last_update_time"),
+        ],
+        default=str,
+    )
+
+
+RULES = SummaryRules(changes_unseen=changes_unseen, fingerprint=fingerprint)
+
+
+def transaction_keys(transactions: list[Mapping], id_field: str) -> list[str]:
+    """A key per payment or refund that never changes as others are added: the API's own id
+    (``payment_id``, ``refund_id``) when it gives one; for an external one, which has none, a
+    digest of what it records, numbered among identical ones in list order."""
+    keys, seen = [], Counter[str]()
+    for transaction in transactions:
+        own = transaction.get(id_field)
+        if isinstance(own, str) and own:
+            keys.append(own)
+            continue
+        content = json.dumps(
+            {key: value for key, value in transaction.items() if key != id_field},
+            sort_keys=True,
+            default=str,
+        )
+        digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+        seen[digest] += 1
+        keys.append(f"EXTERNAL-{digest}-{seen[digest]}")
+    return keys
+
+
+def payment_keys(transactions: list[Mapping]) -> list[str]:
+    """Keys of ``payments.transactions[]``."""
+    return transaction_keys(transactions, "payment_id")
+
+
+def refund_keys(transactions: list[Mapping]) -> list[str]:
+    """Keys of ``refunds.transactions[]``."""
+    return transaction_keys(transactions, "refund_id")
+
+
+class PayPalApi(InvoiceApi):
+    """``GET /v2/invoicing/invoices``, ``POST /v2/invoicing/search-invoices`` and
+    ``GET /v2/invoicing/invoices/{id}``."""
+
+    list_path = LIST_PATH
+
+    @property
+    def list_paths(self) -> tuple[str, ...]:
+        """The plain list and the search."""
+        return (LIST_PATH, SEARCH_PATH)
+
+    def begin(self, run: RunStart) -> tuple[WindowedListing, SettledBucketsPlan]:
+        """The whole list (then creation windows past the cap), and the settled-buckets plan."""
+        started = datetime.now(UTC).replace(microsecond=0)
+        previous = SettledBucketsPlan.from_state(run.bookmark, run.scope, run.account_settings)
+        listing = WindowedListing(
+            run.page_size,
+            start=None,
+            end=started,
+            start_param=WINDOW_START,
+            end_param=WINDOW_END,
+            max_pages=max_list_pages(self.config),
+            floor=EARLIEST_CREATION,
+            windowless_first=True,
+            size_param="page_size",
+        )
+        return listing, SettledBucketsPlan(previous, run.scope, RULES, started)
+
+    def list_request(self, query: Mapping[str, Any]) -> ListRequest:
+        """A page of the list, or of a creation window through the search."""
+        params = {"page": query["page"], "page_size": query["page_size"], "total_required": "true"}
+        if WINDOW_END not in query:
+            return ListRequest("GET", LIST_PATH, params)
+        window = {"start": query.get(WINDOW_START) or iso_seconds(EARLIEST_CREATION)}
+        body = {"creation_date_range": {**window, "end": query[WINDOW_END]}}
+        return ListRequest("POST", SEARCH_PATH, params, body)
+
+    def missing_fields(self, payload: Any, *, listed: bool) -> list[str]:
+        """A page holds ``items`` with ids; a detail, its id and status."""
+        if not isinstance(payload, dict):
+            return ["JSON object"]
+        if listed:
+            items = payload.get("items")
+            if not isinstance(items, list):
+                return ["items"]
+            if not all(isinstance(item, dict) and item.get("id") for item in items):
+                return ["items[].id"]
+            return []
+        return [field for field in ("id", "status") if not payload.get(field)]
+
+    def page_items(self, payload: Any) -> list[dict]:
+        """The ``items`` array."""
+        return payload["items"]
+
+    def page_total(self, payload: Any) -> int | None:
+        """``total_items`` (asked for with ``total_required``), for the progress line only."""
+        total = payload.get("total_items")
+        return total if type(total) is int else None
+
+    def item_id(self, item: Mapping) -> str:
+        """``id``, e.g. ``INV2-RF6D-L66T-D7H2-CRU7``."""
+        return str(item["id"])
+
+    def is_complete(self, item: Mapping) -> bool:
+        """A list item with the invoicer and the items is the whole invoice."""
+        return "invoicer" in item and "items" in item
+
+    def detail_path(self, invoice_id: str) -> str:
+        """``/v2/invoicing/invoices/{id}``."""
+        return f"{LIST_PATH}/{quote(invoice_id, safe='')}"
+
+    def finish_record(self, invoice: dict) -> dict:
+        """``last_update_time`` at the top, the replication key: the invoice's own
+        ``detail.metadata.last_update_time``, else its creation time."""
+        metadata = _at(invoice, "detail", "metadata") or {}
+        invoice["last_update_time"] = metadata.get("last_update_time") or metadata.get(
+            "create_time"
+        )
+        return invoice

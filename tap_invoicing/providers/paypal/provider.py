@@ -1,0 +1,79 @@
+"""PayPal Invoicing v2 as the tap sees it: hosts, settings, OAuth, API and streams."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from singer_sdk import typing as th
+
+from tap_invoicing.core.oauth import ClientCredentialsAuth
+from tap_invoicing.core.provider import ChildSpec, Provider, Transport
+from tap_invoicing.providers.paypal.api import OAUTH_PATH, PayPalApi, payment_keys, refund_keys
+from tap_invoicing.settings import api_root
+
+SETTINGS = (
+    th.Property(
+        "client_id",
+        th.StringType,
+        secret=True,
+        description="PayPal REST app client id (with the invoicing read scope).",
+    ),
+    th.Property(
+        "client_secret",
+        th.StringType,
+        secret=True,
+        description="PayPal REST app client secret.",
+    ),
+)
+
+
+def _make_auth(config: Mapping, transport: Transport) -> ClientCredentialsAuth:
+    return ClientCredentialsAuth(
+        token_url=api_root(config, PROVIDER) + OAUTH_PATH,
+        client_id=str(config["client_id"]),
+        client_secret=str(config["client_secret"]),
+        transport=transport,
+    )
+
+
+PROVIDER = Provider(
+    name="paypal",
+    label="PayPal",
+    environments={
+        "live": "https://api-m.paypal.com",
+        "sandbox": "https://api-m.sandbox.paypal.com",
+    },
+    default_environment="live",
+    settings=SETTINGS,
+    credential_settings=("client_id", "client_secret"),
+    account_settings=("client_id",),
+    check_settings=lambda config: [],
+    make_auth=_make_auth,
+    make_api=PayPalApi,
+    invoice_key="id",
+    replication_key="last_update_time",
+    children=(
+        ChildSpec(
+            "invoice_line_items",
+            items_at=("items",),
+            primary_keys=("invoiceId", "position"),
+            numbered="position",
+        ),
+        ChildSpec(
+            "invoice_payments",
+            items_at=("payments", "transactions"),
+            primary_keys=("invoiceId", "transactionKey"),
+            keyed=("transactionKey", payment_keys),
+        ),
+        ChildSpec(
+            "invoice_refunds",
+            items_at=("refunds", "transactions"),
+            primary_keys=("invoiceId", "transactionKey"),
+            keyed=("transactionKey", refund_keys),
+        ),
+    ),
+    max_page_size=100,
+    default_page_size=100,
+    extra_fields="extraFields",
+    correlation_id_field="debug_id",
+)
