@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from tap_invoicing.core.provider import Provider
 from tap_invoicing.providers.cybersource.provider import PROVIDER as CYBERSOURCE
+from tap_invoicing.providers.paypal.provider import PROVIDER as PAYPAL
 from tap_invoicing.providers.revolv3.provider import PROVIDER as REVOLV3
 
-PROVIDERS: dict[str, Provider] = {provider.name: provider for provider in (CYBERSOURCE, REVOLV3)}
+PROVIDERS: dict[str, Provider] = {
+    provider.name: provider for provider in (CYBERSOURCE, REVOLV3, PAYPAL)
+}
