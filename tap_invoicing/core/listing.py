@@ -297,8 +297,11 @@ class WindowedListing:
         return {**window, **self._pages.query()}
 
     def accept(self, ids: list[str], total: int | None) -> list[bool]:
-        """Record a page; move on to the next window, or split this one, at its end."""
+        """Record a page; move on to the next window, or split this one, at its end. A total
+        the API gives counts the whole list only while no window is set."""
         self.pages_read += 1
+        if self.windowless:
+            self.total = total
         fresh = self._pages.accept(ids, total)
         if self._pages.finished:
             self._window_done()
