@@ -464,8 +464,11 @@ def test_default_orders(order):
         listed = [item["id"] for item in all_pages(session, sandbox)]
         assert sorted(listed) == sorted(sandbox.invoice_ids())
         newest_first = sandbox.invoice_ids()
-        assert listed == (newest_first[::-1] if order == "create_asc" else listed)
-        assert listed not in (newest_first, newest_first[::-1]) or order == "create_asc"
+        if order == "create_asc":
+            assert listed == newest_first[::-1]
+        else:
+            assert listed not in (newest_first, newest_first[::-1])
+            assert [item["id"] for item in all_pages(session, sandbox)] == listed
 
 
 def test_search_creation_range_includes_both_ends(shared, shared_client):
@@ -594,9 +597,8 @@ def test_faults_get_paypal_shaped_bodies(sb, client):
     ):
         sb.inject(Fault("status", status=status))
         response = get(client, sb, LIST)
-        body = error_of(response, status, name)
+        error_of(response, status, name)
         assert "Retry-After" not in response.headers
-    assert body["message"] == "Not authorized." or body["name"] == "NOT_AUTHORIZED"
     sb.inject(Fault("status", status=429))
     assert get(client, sb, LIST).json()["message"] == (
         "Too many requests. Blocked due to rate limiting."

@@ -100,10 +100,13 @@ def _info_link(name: str) -> dict[str, str]:
 
 def error_response(status: int, details: list[dict[str, Any]] | None = None) -> ApiResponse:
     """PayPal's error body: name, message, a fresh 13-hex-digit ``debug_id``, details, links."""
-    try:
+    if status in ERRORS:
         name, message = ERRORS[status]
-    except KeyError:
-        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    else:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
         name, message = phrase.upper().replace(" ", "_"), f"{phrase}."
     debug_id = secrets.token_hex(7)[:13]
     body = {

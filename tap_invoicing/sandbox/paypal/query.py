@@ -184,6 +184,9 @@ class SearchFilter:
         detail = invoice.detail["detail"]
         due = detail["payment_term"].get("due_date")
         paid_on = [date.fromisoformat(t["payment_date"]) for t in invoice.transactions("payments")]
+        payment_days = None
+        if self.payment is not None:
+            payment_days = tuple(end.astimezone(UTC).date() for end in self.payment)
         checks = (
             self.statuses is None or invoice.status in self.statuses,
             all(_text_matches(invoice, name, wanted) for name, wanted in self.texts.items()),
@@ -192,11 +195,7 @@ class SearchFilter:
             or _within(date.fromisoformat(detail["invoice_date"]), self.invoice_dates),
             self.due_dates is None
             or (due is not None and _within(date.fromisoformat(due), self.due_dates)),
-            self.payment is None
-            or any(
-                _within(day, tuple(end.astimezone(UTC).date() for end in self.payment))
-                for day in paid_on
-            ),
+            payment_days is None or any(_within(day, payment_days) for day in paid_on),
             self.total_amounts is None or _within(invoice.total, self.total_amounts),
             self.archived is None or detail.get("archived", False) == self.archived,
         )
