@@ -12,8 +12,11 @@ from typing import Any
 
 from tap_invoicing.sandbox.harness import EMULATORS, Sandbox
 
-REVOLV3_OPTIONS = ("list_shape", "max_page")
-"""Emulator options the CLI offers, all of them revolv3's."""
+PROVIDER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "revolv3": ("list_shape", "max_page"),
+    "paypal": ("list_shape", "max_page", "token_lifetime"),
+}
+"""The emulator options the CLI offers, per provider that has them."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,26 +35,46 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--list-shape",
         choices=("summary", "full"),
-        help="revolv3 only: list items as documented summaries (default) or full invoices",
+        help="revolv3, paypal: list items as documented summaries (default) or full invoices",
     )
     parser.add_argument(
         "--max-page",
         type=int,
         metavar="N",
-        help="revolv3 only: the highest page number the list serves (default 1000)",
+        help="revolv3, paypal: the highest page number the list serves (default 1000)",
+    )
+    parser.add_argument(
+        "--token-lifetime",
+        type=float,
+        metavar="SECONDS",
+        help="paypal only: how long an access token works (default 32400)",
     )
     return parser
 
 
 def _emulator_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
     """The provider options given on the command line; refuses those the provider lacks."""
-    options = {name: getattr(args, name) for name in REVOLV3_OPTIONS}
-    given = {name: value for name, value in options.items() if value is not None}
-    if given and args.provider != "revolv3":
-        parser.error("--list-shape and --max-page are revolv3 options")
+    offered = {name for names in PROVIDER_OPTIONS.values() for name in names}
+    given = {name: getattr(args, name) for name in sorted(offered)}
+    given = {name: value for name, value in given.items() if value is not None}
+    refused = set(given) - set(PROVIDER_OPTIONS.get(args.provider, ()))
+    if refused:
+        offers = "; ".join(
+            f"{provider} options: {', '.join(_flag(name) for name in names)}"
+            for provider, names in PROVIDER_OPTIONS.items()
+        )
+        refused_flags = ", ".join(_flag(name) for name in sorted(refused))
+        parser.error(f"{args.provider} takes no {refused_flags} ({offers})")
     if given.get("max_page", 1) < 1:
         parser.error("--max-page must be >= 1")
+    if given.get("token_lifetime", 1) <= 0:
+        parser.error("--token-lifetime must be > 0")
     return given
+
+
+def _flag(option: str) -> str:
+    """The command-line flag of an emulator option."""
+    return "--" + option.replace("_", "-")
 
 
 def main(argv: list[str] | None = None) -> int:

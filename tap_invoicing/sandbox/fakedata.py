@@ -3,8 +3,9 @@ draws, rounding, and the creation schedule of a seeded data set."""
 
 from __future__ import annotations
 
+import hashlib
 import random
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 SPAN_DAYS = 540
 """How far back the initial data of every emulator reaches."""
@@ -69,6 +70,22 @@ LONG_TEXT_WORDS = ("lorem", "ipsum", "dolor", "sit", "amet", "crème", "デー�
 def quantize(amount: Decimal, quantum: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
     """Round to the currency's minor unit."""
     return amount.quantize(quantum, rounding=rounding)
+
+
+def to_amount(value: Decimal | str | float) -> Decimal:
+    """An amount given by a test, exactly as written (``"12.050"`` keeps its digits)."""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {value!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return amount
+
+
+def shuffle_key(seed: int, invoice_id: str) -> bytes:
+    """A seeded, per-invoice sort key: the same set always comes in the same "shuffled" order."""
+    return hashlib.blake2b(f"{seed}:order:{invoice_id}".encode()).digest()
 
 
 def weighted(rng: random.Random, weights: dict[str, int]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from tap_invoicing.sandbox.cybersource import CyberSourceEmulator
 from tap_invoicing.sandbox.faults import Fault, FaultPlan
+from tap_invoicing.sandbox.paypal import PayPalEmulator
 from tap_invoicing.sandbox.provider import Emulator
 from tap_invoicing.sandbox.ratelimit import RateLimiter
 from tap_invoicing.sandbox.requestlog import Listener, RequestLog, RequestRecord
@@ -24,6 +25,7 @@ HOST = "127.0.0.1"
 EMULATORS: dict[str, Callable[..., Emulator]] = {
     "cybersource": CyberSourceEmulator,
     "revolv3": Revolv3Emulator,
+    "paypal": PayPalEmulator,
 }
 
 

@@ -8,7 +8,6 @@ and unknown query parameters are ignored.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from http import HTTPStatus
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from tap_invoicing.sandbox.fakedata import shuffle_key, to_amount
 from tap_invoicing.sandbox.ratelimit import RateLimit
 from tap_invoicing.sandbox.revolv3 import lifecycle
 from tap_invoicing.sandbox.revolv3.auth import Credentials
@@ -218,11 +218,7 @@ class Revolv3Emulator(StoredInvoices[StoredInvoice]):
             return sorted(invoices, key=number, reverse=True)
         if self._default_order == "last_update_desc":
             return sorted(invoices, key=lambda i: (i.last_update, number(i)), reverse=True)
-        return sorted(invoices, key=self._shuffle_key)
-
-    def _shuffle_key(self, invoice: StoredInvoice) -> bytes:
-        """A seeded, per-invoice sort key: the same set always comes in the same order."""
-        return hashlib.blake2b(f"{self._seed}:order:{invoice.id}".encode()).digest()
+        return sorted(invoices, key=lambda invoice: shuffle_key(self._seed, invoice.id))
 
     # --- data access and state changes -----------------------------------------------------
 
@@ -290,9 +286,7 @@ class Revolv3Emulator(StoredInvoices[StoredInvoice]):
                 ),
                 Decimal(0),
             )
-            value = (
-                parent.detail["total"] - refunded if amount is None else lifecycle.to_amount(amount)
-            )
+            value = parent.detail["total"] - refunded if amount is None else to_amount(amount)
             status = lifecycle.refund_status(parent, refunded, value)
             now = _now()
             child = self._factory.refund(

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from tap_invoicing.sandbox.fakedata import to_amount
 from tap_invoicing.sandbox.provider import ActionNotAllowedError
 from tap_invoicing.sandbox.revolv3.data import (
     BILLABLE_STATUSES,
@@ -24,17 +25,6 @@ LINE_ITEM_FIELDS = frozenset({"name", "description", "value"})
 
 def _refuse(invoice: StoredInvoice, action: str) -> ActionNotAllowedError:
     return ActionNotAllowedError(f"cannot {action} invoice {invoice.id} in status {invoice.status}")
-
-
-def to_amount(value: Decimal | str | float) -> Decimal:
-    """An amount given by a test, exactly as written (``"12.050"`` keeps its digits)."""
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise ValueError(f"not an amount: {value!r}")
-    return amount
 
 
 def add_attempt(

@@ -1,0 +1,199 @@
+"""One stored PayPal invoice, the wire formats of its money and times, and the summary a list
+serves of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from tap_invoicing.sandbox.fakedata import quantize
+
+CURRENCY_EXPONENTS = {"USD": 2, "EUR": 2, "JPY": 0}
+"""Minor-unit digits of the currencies the sandbox bills in (ISO 4217)."""
+LINK_HOST = "https://api.sandbox.paypal.com"
+"""Invoices' own HATEOAS links name the older sandbox host, as real responses do (api-notes:
+base URLs); the sandbox never serves nor follows them."""
+SUMMARY_DETAIL_FIELDS = (
+    "reference",
+    "currency_code",
+    "note",
+    "memo",
+    "invoice_number",
+    "invoice_date",
+    "payment_term",
+    "viewed_by_recipient",
+    "group_draft",
+)
+"""The ``detail`` fields of PayPal's sample list and search items ([S6]), in that order."""
+COLLECTIONS = ("items", "payments", "refunds", "additional_recipients_info", "attachments")
+"""What search's ``fields`` can ask for in full."""
+_LINKS_BY_STATUS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "DRAFT": (("/send", "send", "POST"), ("/update", "replace", "PUT"), ("", "delete", "DELETE")),
+    "SCHEDULED": (
+        ("/update", "replace", "PUT"),
+        ("/cancel", "invoices.cancel", "POST"),
+        ("", "delete", "DELETE"),
+    ),
+    "SENT": (
+        ("/update", "replace", "PUT"),
+        ("/cancel", "invoices.cancel", "POST"),
+        ("/remind", "remind", "POST"),
+        ("/record-payment", "record-payment", "POST"),
+        ("/generate-qr-code", "qr-code", "POST"),
+    ),
+    "PARTIALLY_PAID": (
+        ("/remind", "remind", "POST"),
+        ("/record-payment", "record-payment", "POST"),
+        ("/record-refund", "record-refund", "POST"),
+    ),
+    "PAID": (("/record-refund", "record-refund", "POST"),),
+    "PARTIALLY_REFUNDED": (("/record-refund", "record-refund", "POST"),),
+}
+"""The actions each status offers, as the seed's links spell them; UNPAID and PAYMENT_PENDING
+offer what SENT does, MARKED_AS_PAID what PAID does, the rest only ``self``."""
+_LINKS_BY_STATUS |= {
+    "UNPAID": _LINKS_BY_STATUS["SENT"],
+    "PAYMENT_PENDING": _LINKS_BY_STATUS["SENT"],
+    "MARKED_AS_PAID": _LINKS_BY_STATUS["PAID"],
+}
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: 0.01 USD, 1 JPY."""
+    return Decimal(1).scaleb(-CURRENCY_EXPONENTS[currency])
+
+
+def money(currency: str, amount: Decimal) -> dict[str, str]:
+    """PayPal's Money: the value a decimal string with exactly the currency's digits (never
+    ``-0.00``)."""
+    value = quantize(amount, minor_unit(currency)) + 0
+    return {"currency_code": currency, "value": format(value, "f")}
+
+
+def amount_of(money_value: dict[str, str]) -> Decimal:
+    """The Decimal a Money object holds."""
+    return Decimal(money_value["value"])
+
+
+def date_time(at: datetime) -> str:
+    """A ``date_time`` as PayPal serves them: UTC, whole seconds, ``Z``."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def invoice_links(invoice_id: str, status: str) -> list[dict[str, str]]:
+    """``self`` plus the actions the status allows."""
+    base = f"{LINK_HOST}/v2/invoicing/invoices/{invoice_id}"
+    actions = _LINKS_BY_STATUS.get(status, ())
+    return [
+        {"href": base, "rel": "self", "method": "GET"},
+        *({"href": base + suffix, "rel": rel, "method": method} for suffix, rel, method in actions),
+    ]
+
+
+@dataclass
+class StoredInvoice:
+    """``detail`` is the body exactly as the detail endpoint serves it; ``created`` is its
+    ``create_time`` as an instant, which the list orders by and search filters on."""
+
+    detail: dict[str, Any]
+    created: datetime
+
+    @property
+    def id(self) -> str:
+        """The ``INV2-...`` id."""
+        return self.detail["id"]
+
+    @property
+    def status(self) -> str:
+        """The current status."""
+        return self.detail["status"]
+
+    @property
+    def currency(self) -> str:
+        """The invoice's currency, which all its amounts are in."""
+        return self.detail["detail"]["currency_code"]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """``detail.metadata``."""
+        return self.detail["detail"]["metadata"]
+
+    @property
+    def total(self) -> Decimal:
+        """What the invoice asks for."""
+        return amount_of(self.detail["amount"])
+
+    def transactions(self, collection: str) -> list[dict[str, Any]]:
+        """The ``payments`` or ``refunds`` transactions, oldest first (none: empty)."""
+        return self.detail.get(collection, {}).get("transactions", [])
+
+    def sum_of(self, collection: str, kind: str | None = None) -> Decimal:
+        """What the ``payments`` or ``refunds`` transactions add up to (of one ``kind`` only:
+        PAYPAL or EXTERNAL)."""
+        return sum(
+            (
+                amount_of(transaction["amount"])
+                for transaction in self.transactions(collection)
+                if kind is None or transaction["type"] == kind
+            ),
+            Decimal(0),
+        )
+
+    def set_status(self, status: str) -> None:
+        """Change the status and the actions its links offer."""
+        self.detail["status"] = status
+        self.detail["links"] = invoice_links(self.id, status)
+
+    def add_transaction(self, collection: str, transaction: dict[str, Any]) -> None:
+        """Append a payment or refund and bring the totals in line: ``paid_amount`` is the sum
+        of the payments, ``refund_amount`` of the refunds, ``due_amount`` the total less what
+        was paid. ``payments`` and ``refunds`` are there only once they hold a transaction, as
+        in the seed's SENT invoice."""
+        total_key = "paid_amount" if collection == "payments" else "refund_amount"
+        entry = self.detail.setdefault(collection, {total_key: None, "transactions": []})
+        entry["transactions"].append(transaction)
+        entry[total_key] = money(self.currency, self.sum_of(collection))
+        self.detail["due_amount"] = money(self.currency, self.total - self.sum_of("payments"))
+
+    def touch(self, now: datetime) -> None:
+        """Record an update at ``now``, by the invoicer."""
+        self.metadata["last_update_time"] = date_time(now)
+        self.metadata["last_updated_by"] = self.detail["invoicer"]["email_address"]
+
+    def summary(self, *, last_update: bool, collections: frozenset[str]) -> dict[str, Any]:
+        """The list item of PayPal's samples ([S6]): no invoicer, items, transactions or
+        breakdown, and of the metadata only ``create_time`` (plus ``last_update_time`` if
+        ``last_update``). ``payments.paid_amount`` and ``refunds.refund_amount`` appear when the
+        invoice has payments or refunds at all, as those objects do in the full invoice.
+        ``collections`` (search's ``fields``) come in full. A view over the stored values: it
+        must be encoded before the store changes."""
+        source = self.detail
+        inner = source["detail"]
+        detail = {name: inner[name] for name in SUMMARY_DETAIL_FIELDS if name in inner}
+        metadata = {"create_time": inner["metadata"]["create_time"]}
+        if last_update:
+            metadata["last_update_time"] = inner["metadata"]["last_update_time"]
+        detail["metadata"] = metadata
+        if "attachments" in collections and "attachments" in inner:
+            detail["attachments"] = inner["attachments"]
+        body: dict[str, Any] = {"id": source["id"], "status": source["status"], "detail": detail}
+        body["primary_recipients"] = source["primary_recipients"]
+        if "additional_recipients_info" in collections and "additional_recipients" in source:
+            body["additional_recipients"] = source["additional_recipients"]
+        if "items" in collections and "items" in source:
+            body["items"] = source["items"]
+        body["amount"] = {
+            "currency_code": source["amount"]["currency_code"],
+            "value": source["amount"]["value"],
+        }
+        body["due_amount"] = source["due_amount"]
+        for collection, total_key in (("payments", "paid_amount"), ("refunds", "refund_amount")):
+            if collection in source:
+                full = collection in collections
+                body[collection] = (
+                    source[collection] if full else {total_key: source[collection][total_key]}
+                )
+        body["links"] = source["links"]
+        return body
