@@ -59,6 +59,7 @@ test: lint $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed $(TARGET_PO
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/throughput.py
 	$(VENV)/bin/python bench/revolv3.py
+	$(VENV)/bin/python bench/paypal.py
 
 clean:
 	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) $(TARGET_POSTGRES_VENV) output .pytest_cache

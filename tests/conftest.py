@@ -24,6 +24,8 @@ import pytest
 
 from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.sandbox.cybersource.signature import Credentials
+from tap_invoicing.sandbox.paypal.auth import TOKEN_PREFIX
+from tap_invoicing.sandbox.paypal.auth import Credentials as PayPalCredentials
 from tap_invoicing.sandbox.revolv3.auth import Credentials as Revolv3Credentials
 from tap_invoicing.tap import TapInvoicing
 
@@ -48,14 +50,21 @@ SECRETS = {
         Credentials.for_seed(seed).merchant_key_id,
         Credentials.for_seed(seed).merchant_secret_key,
         Revolv3Credentials.for_seed(seed).static_token,
+        PayPalCredentials.for_seed(seed).client_id,
+        PayPalCredentials.for_seed(seed).client_secret,
     )
 } | {WRONG_SECRET, WRONG_TOKEN}
 """The sandbox credentials of every provider and seed the tests use (seeds are small numbers)."""
 
 
+BEARER_TOKEN = re.compile(rf"{TOKEN_PREFIX}[A-Za-z0-9_-]{{20,}}")
+"""An access token of the PayPal sandbox (each is random, so it is recognised by its look)."""
+
+
 def secrets_in(text: str) -> set[str]:
-    """Credentials, or a signature header, found in some output."""
+    """Credentials, a signature header or an access token found in some output."""
     found = {secret for secret in SECRETS if secret in text}
+    found |= set(BEARER_TOKEN.findall(text))
     return found | ({'signature="'} if 'signature="' in text else set())
 
 

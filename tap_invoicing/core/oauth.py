@@ -47,7 +47,9 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
-        self._issued: list[str] = []
+        self._issued: tuple[str, ...] = ()
+        """Rebound, never changed in place: read without the lock, which a fetch holds while
+        its own errors are being worded (with these masked)."""
         self.tokens_fetched = 0
 
     def __repr__(self) -> str:
@@ -73,15 +75,9 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
 
     def secrets_of(self, request: requests.PreparedRequest) -> list[str]:
         """The Basic credentials and every token of the run: an error body may echo any."""
-        with self._lock:
-            issued = list(self._issued)
         header = request.headers.get("Authorization")
-        return [
-            self._basic,
-            self._basic.removeprefix("Basic "),
-            *issued,
-            *([header] if header else []),
-        ]
+        sent = [header] if header else []
+        return [self._basic, self._basic.removeprefix("Basic "), *self._issued, *sent]
 
     def _current(self) -> str:
         with self._lock:
@@ -112,7 +108,7 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
         token, lifetime = answer.get("access_token"), answer.get("expires_in")
         if not isinstance(token, str) or not token or type(lifetime) not in {int, float}:
             raise TapInvoicingError("the token response holds no access_token and expires_in")
-        self._issued.append(token)
+        self._issued = (*self._issued, token)
         return token, float(lifetime)
 
 

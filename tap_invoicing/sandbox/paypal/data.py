@@ -105,6 +105,10 @@ NEWEST_AGE = timedelta(minutes=3)
 SPAN_SECONDS = SPAN_DAYS * 86_400
 
 
+GROUP_SHARE = 0.05
+"""Invoices that belong to a group invoice (``parent_id``): sent to several recipients at once."""
+
+
 def _code(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(ID_ALPHABET) for _ in range(length))
 
@@ -207,9 +211,11 @@ class InvoiceFactory:
         invoice_date = created.date()
         if status == "SCHEDULED":
             invoice_date = until.date() + timedelta(days=rng.randint(1, 20))
+        group = {"parent_id": invoice_id(rng)} if rng.random() < GROUP_SHARE else {}
         record = StoredInvoice(
             detail={
                 "id": new_id,
+                **group,
                 "status": status,
                 "detail": self._detail(
                     rng,
@@ -504,6 +510,9 @@ class InvoiceFactory:
         if rng.random() < 0.3:
             transaction["note"] = "Paid, thank you"
         transaction["amount"] = money(record.currency, amount)
+        shipping = record.detail["primary_recipients"][0].get("shipping_info")
+        if shipping and not external and rng.random() < 0.5:
+            transaction["shipping_info"] = copy.deepcopy(shipping)
         return transaction
 
     def refund(

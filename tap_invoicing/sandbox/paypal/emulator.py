@@ -342,7 +342,11 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
 
     def tokens_issued(self) -> int:
         """How many access tokens the token endpoint has issued."""
-        return self._tokens.issued
+        return len(self._tokens.every_token())
+
+    def issued_tokens(self) -> list[str]:
+        """Every access token the token endpoint has issued."""
+        return self._tokens.every_token()
 
     def revoke_tokens(self) -> None:
         """Every token issued so far stops working (the next call gets a 401)."""

@@ -1,0 +1,106 @@
+"""PayPal: workers against one, the ideal, token requests, and what an incremental run reads.
+
+The sandbox answers every request after ``--latency-ms``. The real ``tap-invoicing`` command runs
+with default settings (output to /dev/null) over ``--invoices`` invoices listed as summaries, so
+each costs a detail request on a first run:
+
+1. a first run with ``max_workers=1`` and with the default (8): wall time, speedup, and the
+   ratio to the ideal (requests x latency / workers);
+2. the token requests of each run (one per run, while the token lives);
+3. an incremental run after a few changes (payments, a refund on an invoice paid at the first
+   run, a cancellation, new invoices): its detail requests as a share of the account.
+
+    .venv/bin/python bench/paypal.py            # or: make bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tap_invoicing.sandbox import Sandbox
+from tap_invoicing.settings import DEFAULT_MAX_WORKERS
+
+TAP = str(Path(sys.executable).parent / "tap-invoicing")
+OPEN = ("SENT", "UNPAID")
+
+
+def run_tap(config: Path, state: dict | None, tmp: Path) -> tuple[float, dict]:
+    """One real run: its wall time and its last STATE."""
+    command = [TAP, "--config", str(config)]
+    if state is not None:
+        (tmp / "state.json").write_text(json.dumps(state))
+        command += ["--state", str(tmp / "state.json")]
+    started = time.monotonic()
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=1800
+    ).stdout
+    wall = time.monotonic() - started
+    states = [json.loads(line)["value"] for line in output.splitlines() if '"STATE"' in line]
+    return wall, states[-1]
+
+
+def counts(sandbox: Sandbox) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for record in sandbox.requests:
+        kinds[record.kind] = kinds.get(record.kind, 0) + 1
+    return kinds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=1000)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    args = parser.parse_args()
+    latency = args.latency_ms / 1000
+    rows = []
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        for workers in (1, DEFAULT_MAX_WORKERS):
+            with Sandbox(provider="paypal", invoices=args.invoices, latency=latency) as sandbox:
+                config = tmp / "config.json"
+                config.write_text(json.dumps({**sandbox.tap_config(), "max_workers": workers}))
+                wall, state = run_tap(config, None, tmp)
+                kinds = counts(sandbox)
+                requests = sum(kinds.values())
+                rows.append(
+                    (workers, requests, kinds.get("token", 0), wall, requests * latency / workers)
+                )
+                if workers == DEFAULT_MAX_WORKERS:
+                    statuses = {i: sandbox.invoice(i)["status"] for i in sandbox.invoice_ids()}
+                    unpaid = [i for i, status in statuses.items() if status in OPEN]
+                    paid = [i for i, status in statuses.items() if status == "PAID"]
+                    for invoice_id in unpaid[:5]:
+                        sandbox.api.pay(invoice_id)
+                    sandbox.api.refund(paid[0])
+                    sandbox.api.cancel(unpaid[5])
+                    sandbox.api.add(5)
+                    sandbox.clear_requests()
+                    run_tap(config, state, tmp)
+                    incremental = counts(sandbox)
+                    open_now = sum(
+                        1 for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] in OPEN
+                    )
+    print(f"PayPal, {args.invoices:,} invoices, {args.latency_ms:g} ms latency, default settings")
+    print(f"{'workers':>7}{'requests':>10}{'tokens':>8}{'wall s':>9}{'ideal s':>9}{'vs ideal':>10}")
+    for workers, requests, tokens, wall, ideal in rows:
+        print(
+            f"{workers:>7}{requests:>10}{tokens:>8}{wall:>9.2f}{ideal:>9.2f}{wall / ideal:>9.2f}x"
+        )
+    print(f"speedup of {DEFAULT_MAX_WORKERS} workers over 1: {rows[0][3] / rows[1][3]:.2f}x")
+    details = incremental.get("detail", 0)
+    print(
+        f"incremental run after 5 payments, 1 refund of a paid invoice, 1 cancellation and 5 new "
+        f"invoices: {details} detail requests = {details / args.invoices:.1%} of the account "
+        f"({open_now} invoices are open and read every run), "
+        f"{incremental.get('list', 0)} list pages, {incremental.get('token', 0)} token request"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Fixtures of the PayPal tests: a fresh PayPal sandbox per test and its tap config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tap_invoicing.sandbox import Sandbox
+from tests.conftest import SyncResult
+
+
+@pytest.fixture
+def paypal() -> Iterator[Sandbox]:
+    """80 invoices listed as summaries (a detail request for each one read)."""
+    with Sandbox(provider="paypal", invoices=80, seed=41) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def paypal_config(paypal: Sandbox) -> dict[str, Any]:
+    return {**paypal.tap_config(), "page_size": 25}
+
+
+def invoice_ids(result: SyncResult) -> list[str]:
+    """The invoice ids a run emitted."""
+    return [record["id"] for record in result.records("invoices")]
+
+
+def with_status(sandbox: Sandbox, *statuses: str) -> list[str]:
+    """The sandbox's invoices in these statuses."""
+    return [i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] in statuses]
+
+
+def token_requests(sandbox: Sandbox) -> int:
+    """How many token requests the sandbox served."""
+    return sum(1 for record in sandbox.requests if record.kind == "token")
