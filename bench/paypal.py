@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tap_invoicing.providers.paypal.api import changes_unseen
 from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.settings import DEFAULT_MAX_WORKERS
 
@@ -84,7 +85,7 @@ def main() -> None:
                     run_tap(config, state, tmp)
                     incremental = counts(sandbox)
                     open_now = sum(
-                        1 for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] in OPEN
+                        1 for i in sandbox.invoice_ids() if changes_unseen(sandbox.invoice(i))
                     )
     print(f"PayPal, {args.invoices:,} invoices, {args.latency_ms:g} ms latency, default settings")
     print(f"{'workers':>7}{'requests':>10}{'tokens':>8}{'wall s':>9}{'ideal s':>9}{'vs ideal':>10}")
@@ -96,8 +97,8 @@ def main() -> None:
     details = incremental.get("detail", 0)
     print(
         f"incremental run after 5 payments, 1 refund of a paid invoice, 1 cancellation and 5 new "
-        f"invoices: {details} detail requests = {details / args.invoices:.1%} of the account "
-        f"({open_now} invoices are open and read every run), "
+        f"invoices: {details} detail requests = {details / args.invoices:.1%} of the account: "
+        f"{open_now} open invoices (read every run) and {details - open_now} settled ones, "
         f"{incremental.get('list', 0)} list pages, {incremental.get('token', 0)} token request"
     )
 

@@ -100,3 +100,18 @@ def test_no_list_order_is_relied_on():
     with Sandbox(provider="paypal", invoices=90, seed=46, default_order="shuffled") as paypal:
         result = run_sync({**paypal.tap_config(), "page_size": 20})
         assert sorted(invoice_ids(result)) == sorted(paypal.invoice_ids())
+
+
+def test_invoices_created_while_the_list_is_paged_lose_no_other_invoice():
+    with Sandbox(provider="paypal", invoices=120, seed=52) as paypal:
+        before = set(paypal.invoice_ids())
+
+        def add_on_each_page(incoming) -> None:
+            if incoming.kind == "list":
+                paypal.api.add(3)
+
+        paypal.on_request(add_on_each_page)
+        result = run_sync({**paypal.tap_config(), "page_size": 20})
+        emitted = invoice_ids(result)
+        assert before <= set(emitted)
+        assert len(emitted) == len(set(emitted))
