@@ -1,6 +1,6 @@
 # Two commands on a fresh machine (Python 3.11+ with pip):
 #   make demo   start the bundled sandbox, extract it with tap-invoicing into target-jsonl (output/);
-#               PROVIDER=revolv3 for the Revolv3 sandbox
+#               PROVIDER=revolv3 or PROVIDER=paypal for those sandboxes
 #   make test   lint and run the test suite against the sandbox
 #   make bench  how fast it extracts: workers vs one, vs a minimal client, memory (a few minutes)
 PYTHON ?= python3

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STREAMS = {
     "cybersource": ("invoice_history", "invoice_line_items", "invoices"),
     "revolv3": ("invoice_attempts", "invoice_line_items", "invoices"),
+    "paypal": ("invoice_line_items", "invoice_payments", "invoice_refunds", "invoices"),
 }
 
 
