@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -37,20 +36,17 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
         client_id: str,
         client_secret: str,
         transport: Transport,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._token_url = token_url
         pair = f"{client_id}:{client_secret}".encode()
         self._basic = "Basic " + base64.b64encode(pair).decode()
         self._transport = transport
-        self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
         self._issued: tuple[str, ...] = ()
         """Rebound, never changed in place: read without the lock, which a fetch holds while
         its own errors are being worded (with these masked)."""
-        self.tokens_fetched = 0
 
     def __repr__(self) -> str:
         return "ClientCredentialsAuth(<credentials hidden>)"
@@ -81,9 +77,9 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
 
     def _current(self) -> str:
         with self._lock:
-            if self._token is None or self._clock() >= self._renew_at:
+            if self._token is None or time.monotonic() >= self._renew_at:
                 self._token, lifetime = self._fetch()
-                self._renew_at = self._clock() + lifetime - min(RENEW_BEFORE, lifetime / 10)
+                self._renew_at = time.monotonic() + lifetime - min(RENEW_BEFORE, lifetime / 10)
             return self._token
 
     def _fetch(self) -> tuple[str, float]:
@@ -98,7 +94,6 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
             data={"grant_type": "client_credentials"},
         ).prepare()
         response = self._transport.send(request)
-        self.tokens_fetched += 1
         if response.status_code != HTTPStatus.OK:
             msg = (
                 f"HTTP {response.status_code} for the token request: check base_url and environment"

@@ -31,14 +31,6 @@ class Transport(Protocol):
         ...
 
 
-class SecretCarrying(Protocol):
-    """An authenticator that can tell which values it put into a request."""
-
-    def secrets_of(self, request: requests.PreparedRequest) -> list[str]:
-        """Values in the request's headers that must never be shown (tokens, signatures)."""
-        ...
-
-
 @dataclass(frozen=True)
 class ChildSpec:
     """A child stream declared as data: one record per entry of a list nested in the invoice."""
@@ -164,6 +156,9 @@ class Provider:
     check_settings: Callable[[Mapping], list[str]]
     """Checks of this provider's settings a JSON schema cannot express, one line per problem."""
     make_auth: Callable[[Mapping, Transport], requests.auth.AuthBase]
+    """The provider's authenticator. It may also offer ``secrets_of(request)`` (values it put into
+    a request, to be masked in any error) and ``renewed_after_refusal(request)`` (whether a 401
+    is worth one more try, with renewed credentials)."""
     make_api: Callable[[Mapping], InvoiceApi]
     invoice_key: str
     replication_key: str
