@@ -12,7 +12,7 @@ import pytest
 from tap_invoicing.core.http_stream import InvoicingStream
 from tap_invoicing.errors import RetriesExhaustedError
 from tap_invoicing.sandbox import Fault
-from tests.conftest import TAP, everything, invoices_with_status, run_sync
+from tests.conftest import TAP, everything, invoices_with_status, no_waiting, run_sync
 
 DETAIL = "/invoicing/v2/invoices/"
 LIST = "/invoicing/v2/invoices"
@@ -144,13 +144,6 @@ def test_exhausted_retries_exit_non_zero_and_leave_the_previous_bookmark(sandbox
             bookmark.get("replication_key_value")
             == first.state["bookmarks"]["invoices"]["replication_key_value"]
         )
-
-
-def no_waiting(self):
-    """A wait generator without waits, so a test can exhaust the retries quickly."""
-    yield 0.0
-    while True:
-        yield 0.0
 
 
 def test_a_connection_that_keeps_dropping_is_named_once_retries_run_out(

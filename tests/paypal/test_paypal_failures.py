@@ -10,14 +10,8 @@ import pytest
 
 from tap_invoicing.core.http_stream import InvoicingStream
 from tap_invoicing.sandbox import Fault, Sandbox
-from tests.conftest import run_cli, run_sync, run_until_killed
+from tests.conftest import no_waiting, run_cli, run_sync, run_until_killed
 from tests.paypal.conftest import invoice_ids, with_status
-
-
-def no_waiting(self: InvoicingStream):
-    """Retry at once: the faults, not the waits, are under test."""
-    while True:
-        yield 0.0
 
 
 def comparable(result) -> dict:

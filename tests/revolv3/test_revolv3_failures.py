@@ -9,7 +9,7 @@ import pytest
 
 from tap_invoicing.core.http_stream import InvoicingStream
 from tap_invoicing.sandbox import Fault, Sandbox
-from tests.conftest import WRONG_TOKEN, run_cli, run_sync, run_until_killed
+from tests.conftest import WRONG_TOKEN, no_waiting, run_cli, run_sync, run_until_killed
 from tests.revolv3.conftest import fast, invoice_ids
 
 
@@ -21,12 +21,6 @@ def comparable(result) -> dict:
         )
         for stream in ("invoices", "invoice_line_items", "invoice_attempts")
     }
-
-
-def no_waiting(self: InvoicingStream):
-    """Retry at once: the faults, not the waits, are under test."""
-    while True:
-        yield 0.0
 
 
 FAULTS = [
