@@ -15,16 +15,21 @@ from urllib.parse import urlsplit
 from jsonschema.validators import validator_for
 from singer_sdk import typing as th
 
+from tap_invoicing.core.concurrency import AdaptiveLimit, ConcurrencyLimit, FixedLimit
 from tap_invoicing.core.dates import parse_time
 
 if TYPE_CHECKING:
     from tap_invoicing.core.provider import Provider
 
-DEFAULT_MAX_WORKERS = 8
-MAX_WORKERS = 64
+DEFAULT_MAX_WORKERS_CEILING = 64
+MAX_WORKERS = 256
+"""The most requests at once either setting allows: past it, a run is limited by this machine's
+CPU, not by round trips."""
 MAX_REQUESTS_PER_SECOND = 1000
 DEFAULT_MAX_LIST_PAGES = 1000
 """The page cap the Revolv3 reference shows and PayPal documents (``1 <= page <= 1000``)."""
+AUTO = "auto"
+"""``max_workers``' default: adapt the concurrency while the run goes."""
 MIN_REQUESTS_PER_SECOND = 0.01
 """One request per 100 s: any slower and an ordinary account takes days, which is a typo."""
 
@@ -95,10 +100,19 @@ def config_schema(providers: Sequence[Provider]) -> dict:
         ),
         th.Property(
             "max_workers",
+            th.CustomType({"type": ["integer", "string"]}),
+            description=(
+                "Requests at once: auto (the default) adapts to the API's latency and its 429s "
+                f"between 1 and max_workers_ceiling; a number (1-{MAX_WORKERS}) is a fixed pool, "
+                "1 fetches one at a time."
+            ),
+        ),
+        th.Property(
+            "max_workers_ceiling",
             th.IntegerType,
             description=(
-                f"Invoice details requested at once (1-{MAX_WORKERS}, default "
-                f"{DEFAULT_MAX_WORKERS}; 1 fetches one at a time)."
+                f"With max_workers auto: the most requests at once (1-{MAX_WORKERS}, default "
+                f"{DEFAULT_MAX_WORKERS_CEILING})."
             ),
         ),
         th.Property(
@@ -140,6 +154,30 @@ def _check_start_date(value: object) -> list[str]:
     return []
 
 
+def _fixed_workers(value: object) -> int | None:
+    """A fixed ``max_workers``: an integer, or one written as text (Meltano passes strings)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _check_workers(config: Mapping) -> list[str]:
+    errors = []
+    workers = config.get("max_workers")
+    if workers is not None and workers != AUTO:
+        fixed = _fixed_workers(workers)
+        if fixed is None or not 1 <= fixed <= MAX_WORKERS:
+            errors.append(f"max_workers: must be auto or a whole number from 1 to {MAX_WORKERS}")
+    ceiling = config.get("max_workers_ceiling")
+    if ceiling is not None and not 1 <= int(ceiling) <= MAX_WORKERS:
+        errors.append(f"max_workers_ceiling: must be between 1 and {MAX_WORKERS}")
+    return errors
+
+
 def check_settings(config: Mapping, providers: Mapping[str, Provider]) -> list[str]:
     """Cross-field checks, one line per problem, each naming its setting; never echoes secrets."""
     provider_name = config.get("provider")
@@ -165,9 +203,7 @@ def check_settings(config: Mapping, providers: Mapping[str, Provider]) -> list[s
     timeout = config.get("request_timeout")
     if timeout is not None and not 1 <= int(timeout) <= 3600:
         errors.append("request_timeout: must be between 1 and 3600 seconds")
-    workers = config.get("max_workers")
-    if workers is not None and not 1 <= int(workers) <= MAX_WORKERS:
-        errors.append(f"max_workers: must be between 1 and {MAX_WORKERS}")
+    errors += _check_workers(config)
     rate = config.get("max_requests_per_second")
     if rate is not None and not MIN_REQUESTS_PER_SECOND <= float(rate) <= MAX_REQUESTS_PER_SECOND:
         errors.append(
@@ -193,9 +229,14 @@ def max_list_pages(config: Mapping) -> int:
     return int(config.get("max_list_pages") or DEFAULT_MAX_LIST_PAGES)
 
 
-def max_workers(config: Mapping) -> int:
-    """The ``max_workers`` setting, else the default."""
-    return int(config.get("max_workers") or DEFAULT_MAX_WORKERS)
+def concurrency_limit(config: Mapping) -> ConcurrencyLimit:
+    """``max_workers``: a fixed pool for a number, else (``auto``, the default) a limit that
+    adapts up to ``max_workers_ceiling``."""
+    fixed = _fixed_workers(config.get("max_workers", AUTO))
+    if fixed is not None:
+        return FixedLimit(fixed)
+    ceiling = config.get("max_workers_ceiling") or DEFAULT_MAX_WORKERS_CEILING
+    return AdaptiveLimit(ceiling=int(ceiling))
 
 
 def max_requests_per_second(config: Mapping, provider: Provider) -> float | None:

@@ -1,10 +1,10 @@
 """The invoice run every provider shares: list, decide, fetch details, emit, commit.
 
 The invoices stream pages the provider's list with the provider's listing, asks the provider's
-change plan which invoices to read, fetches their details with ``max_workers`` workers (or uses
-the list item when it already is the whole invoice), writes each invoice with its children, and
-commits the plan's bookmark only after a whole pass. Only the :class:`Provider` it is given
-knows which API this is.
+change plan which invoices to read, fetches their details as many at once as the request gate's
+concurrency limit allows (or uses the list item when it already is the whole invoice), writes
+each invoice with its children, and commits the plan's bookmark only after a whole pass. Only
+the :class:`Provider` it is given knows which API this is.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from tap_invoicing.core.provider import RunStart
 from tap_invoicing.core.schemas import load_schema
 from tap_invoicing.core.sdk_hooks import ParentStreamHooks
 from tap_invoicing.errors import AuthenticationFailedError, RequestRefusedError
-from tap_invoicing.settings import max_workers
 
 if TYPE_CHECKING:
     import requests
@@ -228,11 +227,12 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
     def get_records(self, context: Context | None) -> Iterator[dict]:
         """Invoices new or changed since the last run; commits the bookmark after a full pass.
 
-        List pages are read in order on this thread; details are fetched by ``max_workers``
-        workers and emitted as they arrive. The bookmark is written only after the last one.
+        List pages are read in order on this thread; details are fetched by workers, as many at
+        once as the concurrency limit allows, and emitted as they arrive. The bookmark is written
+        only after the last one.
         """
         self._listing, self._plan = self._begin(self.bookmark_scope(self.selected_family()))
-        self._progress = Progress(self.logger)
+        self._progress = Progress(self.logger, in_flight=lambda: self.request_gate.in_flight)
         self._children = [
             child
             for child in self.child_streams
@@ -245,7 +245,7 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
         invoices = fetch_all(
             self._to_read(listed),
             self._read,
-            workers=max_workers(self.config),
+            limit=self.request_gate.limit,
             on_abort=self.request_gate.stop,
         )
         # Closed here when the run stops early: that stops the workers, and the list reader's
@@ -267,9 +267,10 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
         tally.check_not_all_refused()
         self.stream_state.update(self._plan.next_bookmark(self.provider.replication_key))
         self.logger.info(
-            "Invoice list read: %s; %s",
+            "Invoice list read: %s; %s; %s",
             self._progress.summary(self._listing.total),
             tally.summary(self._plan.skipped_unchanged),
+            self.request_gate.report(),
         )
         if not self._progress.done and self._plan.reads_whole_list:
             self.logger.warning("%s listed no invoices for this account", self.provider.label)

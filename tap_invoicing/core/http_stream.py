@@ -28,7 +28,7 @@ from tap_invoicing.errors import (
     RequestRefusedError,
     RetriesExhaustedError,
 )
-from tap_invoicing.settings import api_root, max_requests_per_second, max_workers
+from tap_invoicing.settings import api_root, concurrency_limit, max_requests_per_second
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -136,17 +136,17 @@ class InvoicingStream(RESTStream[int]):
 
     @cached_property
     def request_gate(self) -> RequestGate:
-        """The rate cap and shared pauses of the run (the invoices stream makes every request),
-        paced the provider's margin under the cap."""
+        """The rate cap, concurrency limit and shared pauses of the run (the invoices stream
+        makes every request), paced the provider's margin under the cap."""
         rate = max_requests_per_second(self.config, self.provider)
         paced = rate / (1 + self.provider.pacing_margin) if rate else None
-        return RequestGate(paced, self.logger)
+        return RequestGate(paced, self.logger, concurrency_limit(self.config))
 
     @cached_property
     def requests_session(self) -> requests.Session:
-        """The run's session (see tap_invoicing.core.http), its connection pool sized for every
-        worker plus the list reader."""
-        return ApiSession(pool_size=max_workers(self.config) + 1, base_url=self.url_base)
+        """The run's session (see tap_invoicing.core.http), its connection pool sized for the
+        most requests the run may have in flight, plus a token request sent from within one."""
+        return ApiSession(pool_size=self.request_gate.limit.ceiling + 1, base_url=self.url_base)
 
     @property
     def http_headers(self) -> dict:
@@ -274,8 +274,8 @@ class InvoicingStream(RESTStream[int]):
     def backoff_handler(self, details: Details) -> None:
         """One line per retry, naming the request and why, never its headers or query.
 
-        A 429 or 503 pauses every request instead, and that pause is logged once for all the
-        workers it stops.
+        A 429 or 503 cuts the concurrency or pauses every request instead (see
+        ``RequestGate.refused``), logged once for all the workers it stops.
         """
         if self.request_gate.stopped:
             return  # the run is ending: no retry will follow
@@ -283,7 +283,7 @@ class InvoicingStream(RESTStream[int]):
         response = getattr(error, "response", None)
         is_pause = response is not None and response.status_code in PAUSE_STATUSES
         if is_pause:
-            self.request_gate.pause(details["wait"], f"{self.reason(error)} on {request}")
+            self.request_gate.refused(details["wait"], f"{self.reason(error)} on {request}")
         self.logger.log(
             logging.DEBUG if is_pause else logging.WARNING,
             "Retrying %s in %.1f s (try %d of %d failed): %s",
@@ -295,7 +295,7 @@ class InvoicingStream(RESTStream[int]):
         )
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        """The SDK's retries, each try waiting its turn at the gate; when they run out, one
+        """The SDK's retries, each try holding its place at the gate; when they run out, one
         clear error naming the request. A 401 is tried once more when the authenticator can
         renew what it sent (a bearer token); a second 401 stops the run.
 
@@ -304,8 +304,13 @@ class InvoicingStream(RESTStream[int]):
         """
 
         def one_try(prepared: requests.PreparedRequest, context: Context | None) -> Any:
-            self.request_gate.wait_turn()
-            return func(prepared, context)
+            with self.request_gate.turn() as turn:
+                try:
+                    return func(prepared, context)
+                except RetriableAPIError as error:
+                    status = getattr(error.response, "status_code", None)
+                    turn.shed = status in PAUSE_STATUSES
+                    raise
 
         retrying = backoff.on_exception(
             self.backoff_wait_generator,

@@ -33,8 +33,10 @@ class Progress:
         *,
         every: float = REPORT_EVERY,
         clock: Callable[[], float] = time.monotonic,
+        in_flight: Callable[[], int] | None = None,
     ) -> None:
         self._logger = logger
+        self._in_flight = in_flight
         self._every = every
         self._clock = clock
         self._started = self._last_report = clock()
@@ -48,12 +50,18 @@ class Progress:
         now = self._clock()
         if now - self._last_report >= self._every:
             self._last_report = now
-            self._logger.info("Progress: %s", self.summary(total))
+            self._logger.info("Progress: %s", self.line(total))
 
     def reconsider(self) -> None:
         """An invoice counted as handled without a fetch is fetched after all (decided once
         the whole list was read): it is counted again when its fetch completes."""
         self.done -= 1
+
+    def line(self, total: int | None) -> str:
+        """The summary so far, and the requests in flight now."""
+        if self._in_flight is None:
+            return self.summary(total)
+        return f"{self.summary(total)}, {self._in_flight()} in flight"
 
     def summary(self, total: int | None) -> str:
         """Done of total, details fetched, rate and the time left at that rate."""
@@ -64,6 +72,7 @@ class Progress:
             f"{self.fetched:,} details fetched",
             f"{rate:,.1f} invoices/s",
         ]
+
         if total and self.done < total and rate > 0:
             parts.append(f"about {duration((total - self.done) / rate)} left")
         else:

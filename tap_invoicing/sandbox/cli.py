@@ -30,6 +30,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1, help="data and credentials seed (1)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
     parser.add_argument(
+        "--latency-jitter",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="each response's latency within +-FRACTION of --latency-ms (0-1, default 0)",
+    )
+    parser.add_argument(
+        "--shed-above",
+        type=int,
+        metavar="N",
+        help="answer 429 to a request arriving while N are in flight (load shedding)",
+    )
+    parser.add_argument(
+        "--shed-without-retry-after",
+        action="store_true",
+        help="with --shed-above: send the 429s without Retry-After (default: Retry-After: 1)",
+    )
+    parser.add_argument(
         "--write-config", type=Path, metavar="FILE", help="write a ready tap config JSON here"
     )
     parser.add_argument(
@@ -83,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.invoices < 0 or args.latency_ms < 0 or not 0 <= args.port <= 65535:
         parser.error("--invoices and --latency-ms must be >= 0, --port within 0-65535")
+    if not 0 <= args.latency_jitter <= 1 or (args.shed_above is not None and args.shed_above < 1):
+        parser.error("--latency-jitter must be within 0-1, --shed-above >= 1")
     options = _emulator_options(parser, args)
     stopping = threading.Event()
 
@@ -97,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         port=args.port,
         latency=args.latency_ms / 1000,
+        latency_jitter=args.latency_jitter,
+        shed_above=args.shed_above,
+        shed_retry_after=not args.shed_without_retry_after,
         **options,
     )
     with sandbox:

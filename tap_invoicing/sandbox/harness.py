@@ -14,6 +14,7 @@ from typing import Any
 
 from tap_invoicing.sandbox.cybersource import CyberSourceEmulator
 from tap_invoicing.sandbox.faults import Fault, FaultPlan
+from tap_invoicing.sandbox.load import ServerLoad
 from tap_invoicing.sandbox.paypal import PayPalEmulator
 from tap_invoicing.sandbox.provider import Emulator
 from tap_invoicing.sandbox.ratelimit import RateLimiter
@@ -32,9 +33,11 @@ EMULATORS: dict[str, Callable[..., Emulator]] = {
 class Sandbox:
     """A local invoicing API server with seeded data.
 
-    ``latency`` (seconds) is added to every response; ``options`` go to the emulator's
-    constructor (e.g. revolv3's ``list_shape``). Data reads return deep copies. The vendor's own
-    state changes are methods of ``api`` (``sandbox.api.pay(...)``): they are applied
+    ``latency`` (seconds) is added to every response, within ``±latency_jitter`` of it (a
+    fraction); with ``shed_above`` the API answers 429 to a request arriving while that many are
+    being served (``Retry-After: 1`` unless ``shed_retry_after`` is false). ``options`` go to the
+    emulator's constructor (e.g. revolv3's ``list_shape``). Data reads return deep copies. The
+    vendor's own state changes are methods of ``api`` (``sandbox.api.pay(...)``): they are applied
     atomically and are visible to the next request.
     """
 
@@ -45,15 +48,26 @@ class Sandbox:
         seed: int = 7,
         port: int = 0,
         latency: float = 0.0,
+        *,
+        latency_jitter: float = 0.0,
+        shed_above: int | None = None,
+        shed_retry_after: bool = True,
         **options: Any,
     ) -> None:
         if provider not in EMULATORS:
             raise ValueError(f"unknown provider {provider!r}; choose from {sorted(EMULATORS)}")
-        if invoices < 0 or latency < 0:
-            raise ValueError("invoices and latency must be >= 0")
+        if invoices < 0:
+            raise ValueError("invoices must be >= 0")
         self.provider = provider
         self.seed = seed
-        self.latency = latency
+        self.load = ServerLoad(
+            latency,
+            jitter=latency_jitter,
+            shed_above=shed_above,
+            shed_retry_after=shed_retry_after,
+            seed=seed,
+        )
+        """The API's latency and load shedding, and every arrival it counted."""
         self._requested_port = port
         self._emulator = EMULATORS[provider](invoices=invoices, seed=seed, **options)
         self._limiter = RateLimiter(self._emulator.rate_limits)
@@ -71,7 +85,7 @@ class Sandbox:
             self._emulator,
             self._faults,
             self._log,
-            self.latency,
+            self.load,
             limiter=self._limiter,
         )
         self._thread = threading.Thread(

@@ -1,6 +1,6 @@
 """The vendor-neutral HTTP layer: a threaded HTTP/1.1 server that logs each request, enforces the
-API's rate limits, runs the before-serving listeners, applies latency and faults, and hands
-everything else to a backend."""
+API's rate limits, sheds load, runs the before-serving listeners, applies latency and faults, and
+hands everything else to a backend."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 import simplejson
 
 from tap_invoicing.sandbox.faults import Fault, FaultPlan
+from tap_invoicing.sandbox.load import ServerLoad
 from tap_invoicing.sandbox.ratelimit import RateLimiter
 from tap_invoicing.sandbox.requestlog import IncomingRequest, RequestLog, RequestRecord
 
@@ -121,14 +122,14 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         backend: Backend,
         faults: FaultPlan,
         log: RequestLog,
-        latency: float,
+        load: ServerLoad,
         *,
         limiter: RateLimiter,
     ) -> None:
         self.backend = backend
         self.faults = faults
         self.log = log
-        self.latency = latency
+        self.load = load
         self.limiter = limiter
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -206,6 +207,13 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         return parsed
 
     def _serve(self) -> None:
+        shed = self.server.load.arrive()
+        try:
+            self._answer(shed=shed)
+        finally:
+            self.server.load.leave(shed=shed)
+
+    def _answer(self, *, shed: bool) -> None:
         arrived = self._arrived
         path, _, raw_query = self.path.partition("?")
         try:
@@ -217,7 +225,13 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         server = self.server
         route = server.backend.classify(request.method, path)
         try:
-            if self._admitted:
+            if shed:
+                base = server.backend.fault_response(429)
+                fault = None
+                response = ApiResponse(
+                    429, base.body, base.content_type, {**base.headers, **server.load.shed_headers}
+                )
+            elif self._admitted:
                 server.log.notify(
                     IncomingRequest(
                         request.method, path, request.query, route.kind, route.invoice_id
@@ -229,7 +243,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 # Refused before anything else sees it: no listener, fault or backend work.
                 fault, response = None, server.backend.rate_limited_response()
             # The latency covers the sandbox's own work, as a real API's round trip covers its.
-            time.sleep(max(0.0, arrived + server.latency - time.monotonic()))
+            latency = server.load.response_latency()
+            time.sleep(max(0.0, arrived + latency - time.monotonic()))
         except Exception as error:
             server.record_error(error)
             fault, response = None, json_response(500, {"message": f"sandbox error: {error!r}"})

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from tap_invoicing.core.fetch import IN_FLIGHT_PER_WORKER, fetch_all
+from tap_invoicing.core.concurrency import FixedLimit
+from tap_invoicing.core.fetch import SUBMITTED_PER_PLACE, fetch_all
 from tap_invoicing.core.progress import Progress, duration
 from tap_invoicing.core.throttle import RequestGate, RequestsStopped
 
@@ -42,10 +43,10 @@ def test_every_item_is_fetched_once_and_few_are_held_at_a_time():
         return item * 2
 
     results = {}
-    pairs = fetch_all(items, fetch, workers=workers, on_abort=lambda: None)
+    pairs = fetch_all(items, fetch, limit=FixedLimit(workers), on_abort=lambda: None)
     for handed_back, (item, result) in enumerate(pairs, start=1):
         # Taken from the source but not handed back yet: in flight or queued, never more.
-        assert items.taken - handed_back < IN_FLIGHT_PER_WORKER * workers
+        assert items.taken - handed_back < SUBMITTED_PER_PLACE * workers
         results[item] = result
     assert results == {item: item * 2 for item in range(300)}
     assert sorted(calls) == list(range(300))
@@ -58,7 +59,7 @@ def test_one_worker_fetches_in_order_on_the_callers_thread():
         threads.add(threading.get_ident())
         return item
 
-    pairs = list(fetch_all(range(20), fetch, workers=1, on_abort=lambda: None))
+    pairs = list(fetch_all(range(20), fetch, limit=FixedLimit(1), on_abort=lambda: None))
     assert pairs == [(i, i) for i in range(20)]
     assert threads == {threading.get_ident()}
 
@@ -76,21 +77,21 @@ def test_a_failed_fetch_stops_the_run_and_starts_nothing_more(workers):
         return item
 
     with pytest.raises(ValueError, match="detail 10 is broken"):
-        for _ in fetch_all(range(1000), fetch, workers=workers, on_abort=aborted.set):
+        for _ in fetch_all(range(1000), fetch, limit=FixedLimit(workers), on_abort=aborted.set):
             pass
     assert aborted.is_set()
     time.sleep(0.1)  # workers finish what they had started, then take nothing new
-    assert len(started) <= 10 + 1 + IN_FLIGHT_PER_WORKER * workers
+    assert len(started) <= 10 + 1 + SUBMITTED_PER_PLACE * workers
 
 
 def test_the_gate_spaces_requests_from_all_threads():
-    gate = RequestGate(50, LOGGER)
+    gate = RequestGate(50, LOGGER, FixedLimit(8))
     passed = []
 
     def request() -> None:
         for _ in range(5):
-            gate.wait_turn()
-            passed.append(1)
+            with gate.turn():
+                passed.append(1)
 
     threads = [threading.Thread(target=request) for _ in range(4)]
     began = time.monotonic()
@@ -104,7 +105,7 @@ def test_the_gate_spaces_requests_from_all_threads():
 
 
 def test_a_pause_hit_by_every_worker_is_logged_once_and_holds_them_all(caplog):
-    gate = RequestGate(None, LOGGER)
+    gate = RequestGate(None, LOGGER, FixedLimit(8))
     with caplog.at_level(logging.WARNING, logger=LOGGER.name):
         threads = [
             threading.Thread(target=gate.pause, args=(0.3, "HTTP 429 on GET /x")) for _ in range(8)
@@ -114,7 +115,8 @@ def test_a_pause_hit_by_every_worker_is_logged_once_and_holds_them_all(caplog):
         for thread in threads:
             thread.join()
         before = time.monotonic()
-        gate.wait_turn()
+        with gate.turn():
+            pass
     assert time.monotonic() - before >= 0.25
     assert [r.getMessage() for r in caplog.records] == [
         "HTTP 429 on GET /x: pausing all requests for 0.3 s"
@@ -123,13 +125,14 @@ def test_a_pause_hit_by_every_worker_is_logged_once_and_holds_them_all(caplog):
 
 
 def test_stopping_the_gate_releases_waiting_requests_at_once():
-    gate = RequestGate(None, LOGGER)
+    gate = RequestGate(None, LOGGER, FixedLimit(8))
     gate.pause(60, "HTTP 503 on GET /x")
     outcome: list[BaseException] = []
 
     def request() -> None:
         try:
-            gate.wait_turn()
+            with gate.turn():
+                pass
         except RequestsStopped as error:
             outcome.append(error)
 
