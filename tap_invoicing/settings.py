@@ -100,7 +100,8 @@ def config_schema(providers: Sequence[Provider]) -> dict:
         ),
         th.Property(
             "max_workers",
-            th.CustomType({"type": ["integer", "string"]}),
+            # Not "integer": the SDK would read TAP_INVOICING_MAX_WORKERS=auto with int().
+            th.CustomType({"type": ["string", "number"]}),
             description=(
                 "Requests at once: auto (the default) adapts to the API's latency and its 429s "
                 f"between 1 and max_workers_ceiling; a number (1-{MAX_WORKERS}) is a fixed pool, "

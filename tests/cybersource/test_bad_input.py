@@ -50,9 +50,11 @@ def assert_one_clear_failure(result: subprocess.CompletedProcess, expected: str)
         ({"start_date": "last tuesday"}, "start_date: is not an ISO 8601 date"),
         ({"page_size": 5000}, "page_size: must be between 1 and 1000"),
         ({"request_timeout": 0}, "request_timeout: must be between 1 and 3600 seconds"),
-        ({"max_workers": 0}, "max_workers: must be between 1 and 64"),
-        ({"max_workers": 500}, "max_workers: must be between 1 and 64"),
-        ({"max_workers": "eight"}, "max_workers: must be of type integer or null"),
+        ({"max_workers": 0}, "max_workers: must be auto or a whole number from 1 to 256"),
+        ({"max_workers": 500}, "max_workers: must be auto or a whole number from 1 to 256"),
+        ({"max_workers": "eight"}, "max_workers: must be auto or a whole number from 1 to 256"),
+        ({"max_workers": True}, "max_workers: must be of type string or number"),
+        ({"max_workers_ceiling": 0}, "max_workers_ceiling: must be between 1 and 256"),
         ({"max_requests_per_second": 0}, "max_requests_per_second: must be between 0.01 and"),
         ({"max_requests_per_second": -2.5}, "max_requests_per_second: must be between 0.01"),
         ({"max_requests_per_second": 1e-9}, "max_requests_per_second: must be between 0.01"),
@@ -97,7 +99,8 @@ def test_an_unknown_setting_is_warned_about_naming_the_closest_known_one(sandbox
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("TAP_INVOICING_MAX_WORKERS", "abc", "TAP_INVOICING_MAX_WORKERS: must be an integer"),
+        ("TAP_INVOICING_PAGE_SIZE", "abc", "TAP_INVOICING_PAGE_SIZE: must be an integer"),
+        ("TAP_INVOICING_MAX_WORKERS", "abc", "max_workers: must be auto or a whole number"),
         ("TAP_INVOICING_MAX_REQUESTS_PER_SECOND", "fast", "must be a number"),
     ],
 )
