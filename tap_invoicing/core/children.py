@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from singer_sdk.helpers.conform import TypeConformanceLevel
-
 from tap_invoicing.core.conform import with_extra_fields
 from tap_invoicing.core.schemas import load_schema
 from tap_invoicing.core.sdk_hooks import ChildStreamHooks
@@ -27,9 +25,6 @@ class InvoiceChildStream(ChildStreamHooks):
     """
 
     parent_stream_type: ClassVar[type[Stream] | None]
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    """The records are parts of an invoice already conformed to the invoices schema, whose
-    nested definitions the child schemas mirror: conforming them again would change nothing."""
 
     def __init__(self, tap: Tap, provider: Provider, spec: ChildSpec) -> None:
         self.spec = spec

@@ -20,7 +20,6 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest
 
 from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope, has_bookmark
@@ -104,8 +103,6 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
     is_sorted = False
     payload_as_json = True
     """A list page asked for by POST (a search) sends its criteria as JSON."""
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    """Conformed by ``conform_to_schema`` on the worker threads, not again on the main one."""
 
     def __init__(self, tap: Tap, provider: Provider) -> None:
         self.api = provider.make_api(tap.config)

@@ -6,9 +6,14 @@ an SDK upgrade that changes one fails a test instead of silently changing what t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.helpers._util import utc_now
+from singer_sdk.singerlib import RecordMessage
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -18,11 +23,49 @@ PRIVATE_HOOKS: dict[str, tuple[str, ...]] = {
     "_increment_stream_state": ("self", "latest_record", "context"),
     "_write_schema_message": ("self",),
     "_write_record_message": ("self", "record"),
+    "_generate_record_messages": ("self", "record"),
 }
 """The private ``Stream`` methods used or overridden here, with their parameters."""
+PRIVATE_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "singer_sdk.helpers._catalog.pop_deselected_record_properties": (
+        "record",
+        "schema",
+        "mask",
+        "breadcrumb",
+    ),
+    "singer_sdk.helpers._util.utc_now": (),
+}
+"""The private SDK functions called here, with their parameters."""
+PRIVATE_ATTRIBUTES = ("_stream_version",)
+"""The private ``Stream`` attributes read here."""
 
 
-class ParentStreamHooks(Stream):
+class RecordMessageHooks(Stream):
+    """Records written as the SDK writes them, with two walks less per record: none for
+    deselected properties when nothing is deselected (3% of a run's CPU at zero latency, py-spy
+    on bench/throughput.py's data set), and no type conformance, since ``conform_to_schema``
+    conformed each invoice on its worker thread (the child records are parts of it, whose
+    nested definitions the child schemas mirror)."""
+
+    @cached_property
+    def _selects_everything(self) -> bool:
+        return all(self.mask.values())
+
+    def _generate_record_messages(self, record: Record) -> Iterator[RecordMessage]:
+        if not self._selects_everything:
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
+
+
+class ParentStreamHooks(RecordMessageHooks):
     """The invoices stream writes its children itself and keeps its bookmark still mid-run."""
 
     def write_children(self, child_context: Context | None) -> None:
@@ -43,7 +86,7 @@ class ParentStreamHooks(Stream):
         """
 
 
-class ChildStreamHooks(Stream):
+class ChildStreamHooks(RecordMessageHooks):
     """A child stream whose records its parent writes, with no sync of its own."""
 
     records_written = 0

