@@ -76,9 +76,9 @@ def test_auto_under_a_rate_cap_keeps_to_the_cap_and_grows_no_further(caplog):
             result = run_sync(config)
         arrivals = sorted(arrival.at for arrival in sandbox.load.arrivals)
     assert len(result.ids()) == 60
-    # No second holds more than ``cap`` requests (less 5 ms for loopback scheduling jitter).
+    # No second holds more than ``cap`` requests (less 20 ms for loopback scheduling jitter).
     gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[cap:], strict=False)]
-    assert min(gaps) >= 1.0 - 0.005
+    assert min(gaps) >= 1.0 - 0.02
     limit, peak, _ = final_concurrency(caplog)
     # 20 per second of 100 ms each keep about two in flight: the limit has no reason to grow.
     assert limit <= INITIAL_LIMIT

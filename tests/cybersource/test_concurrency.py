@@ -99,6 +99,7 @@ def test_the_rate_cap_holds_for_all_workers_together(cap):
         arrivals = sorted(r.time for r in sandbox.requests)
     assert len(result.ids()) == 30
     # No second holds more than ``cap`` requests: the request ``cap`` places later arrives a
-    # second or more after each one (less 5 ms for the scheduling jitter of loopback arrivals).
+    # second or more after each one (less 20 ms for the scheduling jitter of loopback arrivals
+    # between the gate and the server, on a machine busy with other work).
     gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[cap:], strict=False)]
-    assert min(gaps) >= 1.0 - 0.005
+    assert min(gaps) >= 1.0 - 0.02
