@@ -6,9 +6,11 @@ an SDK upgrade that changes one fails a test instead of silently changing what t
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
+from singer_sdk.streams import RESTStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -20,6 +22,9 @@ PRIVATE_HOOKS: dict[str, tuple[str, ...]] = {
     "_write_record_message": ("self", "record"),
 }
 """The private ``Stream`` methods used or overridden here, with their parameters."""
+
+PRIVATE_SWITCHES: dict[str, type] = {"_LOG_REQUEST_METRICS": bool}
+"""The private ``RESTStream`` class constants overridden here, with their type."""
 
 
 class ParentStreamHooks(Stream):
@@ -61,3 +66,13 @@ class ChildStreamHooks(Stream):
         """Log the records written as this stream's record count metric."""
         with self.get_record_counter() as counter:
             counter.increment(self.records_written)
+
+
+class RequestMetricsHooks(RESTStream):
+    """The SDK logs a ``METRIC http_request_duration`` line for every request: a flood on stderr
+    that cost a tenth of a zero-latency run's CPU (bench/logging_cost.py). Only on request."""
+
+    @cached_property
+    def _LOG_REQUEST_METRICS(self) -> bool:  # noqa: N802  (the SDK's name)
+        """The ``log_request_metrics`` setting (default off)."""
+        return bool(self.config.get("log_request_metrics", False))
