@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 REPORT_EVERY = 10.0
 """Seconds between progress lines: a run shows it is alive this often, however slow it is."""
 
-BAR_REFRESH = 1.0
-"""Seconds between redraws of the bar when no invoice moves it, so its clock and notes go on."""
+BAR_REFRESH = 0.25
+"""Seconds between redraws of the bar. Only the progress thread draws it: a signal (SIGTERM,
+Ctrl-C) interrupts the main thread, and one that struck tqdm mid-draw would leave its lock held."""
 
 
 def duration(seconds: float) -> str:
@@ -53,9 +54,9 @@ def bar_wanted() -> bool:
 class Progress:
     """Counts listed invoices as they are handled (detailed or skipped as unchanged).
 
-    Used as a context manager around the run: it draws the bar, or logs a line every
-    ``every`` seconds from a thread of its own (so a run waiting on a pause or a slow list is
-    still heard from). Counts are updated on one thread, the one that emits the records.
+    Used as a context manager around the run: a thread of its own draws the bar, or logs a line
+    every ``every`` seconds (so a run waiting on a pause or a slow list is still heard from).
+    Counts are updated on one thread, the one that emits the records.
     """
 
     def __init__(
@@ -99,22 +100,23 @@ class Progress:
         self._exits.close()
 
     def _tick(self) -> None:
-        if self._bar is not None:
-            while not self._stopping.wait(BAR_REFRESH):
-                self._bar.set_postfix_str(", ".join(self.notes()), refresh=True)
-        else:
+        if self._bar is None:
             while not self._stopping.wait(self._every):
                 self._logger.info("Progress: %s", self.summary(self._total))
+            return
+        while not self._stopping.wait(BAR_REFRESH):
+            self._draw(self._bar)
+        self._draw(self._bar)  # the state the bar is left in
+
+    def _draw(self, bar: tqdm) -> None:
+        bar.total, bar.n = self._total, self.done
+        bar.set_postfix_str(", ".join(self.notes()), refresh=True)
 
     def advance(self, total: int | None, *, fetched: bool) -> None:
         """One more invoice handled, of ``total`` listed (when the API says)."""
         self.done += 1
         self.fetched += fetched
         self._total = total
-        if self._bar is not None:
-            self._bar.total = total
-            self._bar.set_postfix_str(", ".join(self.notes()), refresh=False)
-            self._bar.update(self.done - self._bar.n)
 
     def reconsider(self) -> None:
         """An invoice counted as handled without a fetch is fetched after all (decided once
