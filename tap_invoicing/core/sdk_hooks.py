@@ -70,7 +70,7 @@ class ChildStreamHooks(Stream):
 
 class RequestMetricsHooks(RESTStream):
     """The SDK logs a ``METRIC http_request_duration`` line for every request: a flood on stderr
-    that cost a tenth of a zero-latency run's CPU (bench/logging_cost.py). Only on request."""
+    that cost a sixth of a zero-latency run's CPU (bench/logging_cost.py). Only on request."""
 
     @cached_property
     def _LOG_REQUEST_METRICS(self) -> bool:  # noqa: N802  (the SDK's name)
