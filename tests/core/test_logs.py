@@ -152,8 +152,9 @@ def test_on_a_terminal_a_live_bar_and_whole_singer_messages(slow_sandbox, tmp_pa
     bars = [match.groups() for match in BAR.finditer(screen)]
     assert any(0 < int(done) < INVOICES and total == str(INVOICES) for _, done, total, _ in bars)
     assert ("100", str(INVOICES), str(INVOICES), f", {INVOICES} details fetched") in bars
-    # What stays on screen of each line is what follows its last carriage return.
-    lines = [line.rsplit("\r", 1)[-1] for line in screen.split("\r\n")]
+    # What stays on screen of each line: what follows its last carriage return, less the
+    # spaces that blank out a longer text drawn before.
+    lines = [line.rsplit("\r", 1)[-1].rstrip(" ") for line in screen.split("\r\n")]
     logged = [line for line in lines if LOG_LINE.fullmatch(line)]
     assert all(LOG_LINE.fullmatch(line) or BAR.fullmatch(line) for line in lines if line)
     assert not [line for line in logged if "| Progress: " in line], "the bar, not lines"
