@@ -2,7 +2,8 @@
 #   make demo   start the bundled sandbox, extract it with tap-invoicing into target-jsonl (output/);
 #               PROVIDER=revolv3 or PROVIDER=paypal for those sandboxes
 #   make test   lint and run the test suite against the sandbox
-#   make bench  how fast it extracts: workers vs one, vs a minimal client, memory (a few minutes)
+#   make bench  how fast it extracts: workers vs one, vs a minimal client, memory, the cost of
+#               logging (a few minutes)
 PYTHON ?= python3
 PROVIDER ?= cybersource
 VENV := .venv
@@ -60,6 +61,7 @@ bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/throughput.py
 	$(VENV)/bin/python bench/revolv3.py
 	$(VENV)/bin/python bench/paypal.py
+	$(VENV)/bin/python bench/logging_cost.py
 
 clean:
 	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) $(TARGET_POSTGRES_VENV) output .pytest_cache

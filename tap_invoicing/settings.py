@@ -121,6 +121,15 @@ def config_schema(providers: Sequence[Provider]) -> dict:
             th.NumberType,
             description=f"Cap on all requests of a run together, e.g. 5 or 0.5 (default: {rates}).",
         ),
+        th.Property(
+            "log_request_metrics",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Log the SDK's METRIC http_request_duration line for every request (default "
+                "false: one line per request floods stderr; the record counts are logged anyway)."
+            ),
+        ),
     ).to_dict()
 
 

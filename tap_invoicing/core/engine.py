@@ -32,7 +32,7 @@ from tap_invoicing.core.listing import ListingPaginator
 from tap_invoicing.core.progress import Progress
 from tap_invoicing.core.provider import RunStart
 from tap_invoicing.core.schemas import load_schema
-from tap_invoicing.core.sdk_hooks import ParentStreamHooks
+from tap_invoicing.core.sdk_hooks import ParentStreamHooks, RequestMetricsHooks
 from tap_invoicing.errors import AuthenticationFailedError, RequestRefusedError
 
 if TYPE_CHECKING:
@@ -89,14 +89,14 @@ class DetailTally:
             raise AuthenticationFailedError(msg, status=HTTPStatus.FORBIDDEN)
 
     def summary(self, skipped_unchanged: int) -> str:
-        """The counts of the final line."""
+        """What became of the listed invoices not emitted, for the final line."""
         return (
-            f"{self.emitted} emitted, {skipped_unchanged} unchanged and skipped, "
-            f"{self.vanished} vanished, {self.unread} not emitted (read again next run)"
+            f"{skipped_unchanged} unchanged and skipped, {self.vanished} vanished, "
+            f"{self.unread} not emitted (read again next run)"
         )
 
 
-class InvoicesStream(ParentStreamHooks, InvoicingStream):
+class InvoicesStream(ParentStreamHooks, RequestMetricsHooks, InvoicingStream):
     """The invoice list, with details read only where the provider's plan says something may
     have changed. Each detail is fetched once and feeds this stream and every child stream."""
 
@@ -248,7 +248,7 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
         # Closed here when the run stops early: that stops the workers, and the list reader's
         # metrics are logged now, not by the garbage collector while the interpreter exits
         # (when a worker frozen mid-log would hold the log handler's lock).
-        with closing(listed), closing(invoices):
+        with closing(listed), closing(invoices), self._progress:
             for (invoice_id, _), outcome in invoices:
                 self._progress.advance(self._listing.total, fetched=True)
                 if not isinstance(outcome, dict):
@@ -263,11 +263,11 @@ class InvoicesStream(ParentStreamHooks, InvoicingStream):
                 yield outcome
         tally.check_not_all_refused()
         self.stream_state.update(self._plan.next_bookmark(self.provider.replication_key))
-        self.logger.info(
-            "Invoice list read: %s; %s; %s",
-            self._progress.summary(self._listing.total),
-            tally.summary(self._plan.skipped_unchanged),
-            self.request_gate.report(),
+        self._progress.finish(
+            self._listing.total,
+            written=tally.emitted,
+            outcome=f"{tally.summary(self._plan.skipped_unchanged)}; {self.request_gate.report()}",
+            children={child.name: child.records_written for child in self._children},
         )
         if not self._progress.done and self._plan.reads_whole_list:
             self.logger.warning("%s listed no invoices for this account", self.provider.label)

@@ -14,6 +14,7 @@ from singer_sdk import Stream
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.singerlib import RecordMessage
+from singer_sdk.streams import RESTStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -38,6 +39,9 @@ PRIVATE_FUNCTIONS: dict[str, tuple[str, ...]] = {
 """The private SDK functions called here, with their parameters."""
 PRIVATE_ATTRIBUTES = ("_stream_version",)
 """The private ``Stream`` attributes read here."""
+
+PRIVATE_SWITCHES: dict[str, type] = {"_LOG_REQUEST_METRICS": bool}
+"""The private ``RESTStream`` class constants overridden here, with their type."""
 
 
 class RecordMessageHooks(Stream):
@@ -104,3 +108,13 @@ class ChildStreamHooks(RecordMessageHooks):
         """Log the records written as this stream's record count metric."""
         with self.get_record_counter() as counter:
             counter.increment(self.records_written)
+
+
+class RequestMetricsHooks(RESTStream):
+    """The SDK logs a ``METRIC http_request_duration`` line for every request: a flood on stderr
+    that cost a sixth of a zero-latency run's CPU (bench/logging_cost.py). Only on request."""
+
+    @cached_property
+    def _LOG_REQUEST_METRICS(self) -> bool:  # noqa: N802  (the SDK's name)
+        """The ``log_request_metrics`` setting (default off)."""
+        return bool(self.config.get("log_request_metrics", False))

@@ -18,7 +18,7 @@ SETTLED = re.compile(r"concurrency settled at (\d+) \(peak (\d+) in flight\), (\
 
 def final_concurrency(caplog: pytest.LogCaptureFixture) -> tuple[int, int, int]:
     """(limit, peak, refusals) from the run's final line."""
-    lines = [r.getMessage() for r in caplog.records if "Invoice list read" in r.getMessage()]
+    lines = [r.getMessage() for r in caplog.records if "; list read: " in r.getMessage()]
     assert len(lines) == 1, lines
     match = SETTLED.search(lines[0])
     assert match, lines[0]
@@ -104,5 +104,5 @@ def test_a_fixed_pool_keeps_its_size_whatever_the_latency(caplog):
             run_sync({**sandbox.tap_config(), "max_workers": 4})
         most_open = max(arrival.open for arrival in sandbox.load.arrivals)
     assert most_open <= 4
-    lines = [r.getMessage() for r in caplog.records if "Invoice list read" in r.getMessage()]
+    lines = [r.getMessage() for r in caplog.records if "; list read: " in r.getMessage()]
     assert "concurrency fixed at 4 (peak 4 in flight), 0 answered 429/503" in lines[0]

@@ -164,11 +164,11 @@ def test_fetches_held_follow_the_limit_down():
     assert handed_back == 400
 
 
-def test_the_progress_line_shows_the_requests_in_flight(caplog):
-    progress = Progress(LOGGER, every=0.0, in_flight=lambda: 24)
-    with caplog.at_level(logging.INFO, logger=LOGGER.name):
-        progress.advance(total=100, fetched=True)
-    assert caplog.records[-1].getMessage().endswith(", 24 in flight")
+def test_the_progress_line_shows_the_requests_in_flight_and_the_last_line_does_not():
+    progress = Progress(LOGGER, in_flight=lambda: 24)
+    progress.advance(total=100, fetched=True)
+    assert progress.summary(100).endswith(", 1 details fetched, 24 in flight")
+    assert progress.summary(100, live=False).endswith(", 1 details fetched")
 
 
 @pytest.mark.parametrize("value", ["auto", None])

@@ -1,4 +1,4 @@
-"""The fetch engine's parts on their own: the bounded worker pool, the request gate, progress."""
+"""The fetch engine's parts on their own: the bounded worker pool and the request gate."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 from tap_invoicing.core.concurrency import FixedLimit
 from tap_invoicing.core.fetch import SUBMITTED_PER_PLACE, fetch_all
-from tap_invoicing.core.progress import Progress, duration
 from tap_invoicing.core.throttle import RequestGate, RequestsStopped
 
 LOGGER = logging.getLogger("tests.fetch_engine")
@@ -142,40 +141,3 @@ def test_stopping_the_gate_releases_waiting_requests_at_once():
     waiting.join(timeout=5)
     assert not waiting.is_alive()
     assert len(outcome) == 1
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_progress_is_logged_every_30_seconds_with_rate_and_time_left(caplog):
-    clock = FakeClock()
-    progress = Progress(LOGGER, clock=clock)
-    with caplog.at_level(logging.INFO, logger=LOGGER.name):
-        for _ in range(299):
-            progress.advance(total=1800, fetched=True)
-        clock.now += 29.9
-        progress.advance(total=1800, fetched=False)  # 300 done after 29.9 s: no line yet
-        clock.now += 0.1
-        progress.advance(total=1800, fetched=False)  # 301 done after 30 s: a line
-        clock.now += 29.9
-        progress.advance(total=1800, fetched=False)  # 29.9 s since that line: none
-    assert [r.getMessage() for r in caplog.records] == [
-        "Progress: 301 of 1,800 invoices, 299 details fetched, 10.0 invoices/s, "
-        "about 2 min 29 s left"
-    ]
-    assert progress.summary(None) == (
-        "302 invoices, 299 details fetched, 5.0 invoices/s, 59.9 s elapsed"
-    )
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(4.25, "4.2 s"), (59.9, "59.9 s"), (200, "3 min 20 s"), (7500, "2 h 5 min")],
-)
-def test_durations_read_naturally(seconds, text):
-    assert duration(seconds) == text

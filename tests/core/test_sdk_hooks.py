@@ -6,8 +6,14 @@ import importlib
 import inspect
 
 from singer_sdk import Stream
+from singer_sdk.streams import RESTStream
 
-from tap_invoicing.core.sdk_hooks import PRIVATE_ATTRIBUTES, PRIVATE_FUNCTIONS, PRIVATE_HOOKS
+from tap_invoicing.core.sdk_hooks import (
+    PRIVATE_ATTRIBUTES,
+    PRIVATE_FUNCTIONS,
+    PRIVATE_HOOKS,
+    PRIVATE_SWITCHES,
+)
 from tap_invoicing.tap import TapInvoicing
 from tests.conftest import run_sync
 
@@ -43,3 +49,8 @@ def test_a_deselected_property_is_still_left_out(config) -> None:
     assert invoices
     assert not any("customerInformation" in invoice for invoice in invoices)
     assert all("customerInformation" in invoice for invoice in run_sync(config).records("invoices"))
+
+
+def test_every_private_switch_exists_with_the_type_used() -> None:
+    for name, kind in PRIVATE_SWITCHES.items():
+        assert isinstance(getattr(RESTStream, name, None), kind), f"RESTStream.{name}"

@@ -42,7 +42,8 @@ def test_an_invoice_deleted_between_list_and_detail_is_logged_and_skipped(sandbo
     assert victim not in result.ids()
     assert set(result.ids()) == set(sandbox.invoice_ids())
     assert f"Invoice {victim} vanished between list and detail (404)" in caplog.text
-    assert "59 emitted, 0 unchanged and skipped, 1 vanished" in caplog.text
+    assert "invoices: 59 records written; " in caplog.text
+    assert "; 0 unchanged and skipped, 1 vanished, 0 not emitted" in caplog.text
 
 
 def test_an_invoice_missing_from_its_detail_once_is_read_again_next_run(sandbox, config):

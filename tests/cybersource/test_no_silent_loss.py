@@ -197,7 +197,7 @@ def test_a_refused_detail_is_logged_counted_and_read_again_next_run(
     assert set(first.ids()) == set(sandbox.invoice_ids()) - set(refused)
     for invoice_id in refused:
         assert sum(f"Invoice {invoice_id} not emitted" in w for w in warnings_of(caplog)) == 1
-    summary = [r.getMessage() for r in caplog.records if "Invoice list read" in r.getMessage()]
+    summary = [r.getMessage() for r in caplog.records if "; list read: " in r.getMessage()]
     assert "3 not emitted (read again next run)" in summary[-1]
     sandbox.clear_faults()
     second = run_sync(config, state=first.state)
