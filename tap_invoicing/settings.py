@@ -30,78 +30,102 @@ DEFAULT_MAX_LIST_PAGES = 1000
 """The page cap the Revolv3 reference shows and PayPal documents (``1 <= page <= 1000``)."""
 AUTO = "auto"
 """``max_workers``' default: adapt the concurrency while the run goes."""
+DEFAULT_REQUEST_TIMEOUT = 60
+"""Seconds: a silent server costs a minute, not the SDK's 5 minutes."""
+MAX_REQUEST_TIMEOUT = 3600
 MIN_REQUESTS_PER_SECOND = 0.01
 """One request per 100 s: any slower and an ordinary account takes days, which is a typo."""
 
 
 def config_schema(providers: Sequence[Provider]) -> dict:
-    """Settings shared by every provider, then each provider's own."""
-    names = [provider.name for provider in providers]
-    environments = sorted({env for provider in providers for env in provider.environments})
-    per_provider = "; ".join(
-        f"{provider.name}: {', '.join(provider.environments)} "
-        f"(default {provider.default_environment})"
-        for provider in providers
-    )
-    page_sizes = ", ".join(
-        f"{provider.name}: 1-{provider.max_page_size}, default {provider.default_page_size}"
-        for provider in providers
-    )
-    rates = ", ".join(
-        f"{provider.name}: {provider.default_max_requests_per_second or 'none'}"
-        for provider in providers
-    )
+    """Settings shared by every provider, then each provider's own.
+
+    The SDK fills a schema ``default`` into the config the tap reads, so only settings whose
+    default is the same for every provider declare one; the others describe theirs per provider.
+    """
     own = {setting.name: setting for provider in providers for setting in provider.settings}
     return th.PropertiesList(
         th.Property(
             "provider",
             th.StringType,
             required=True,
-            allowed_values=names,
-            description="Which invoicing API to extract from.",
+            allowed_values=[provider.name for provider in providers],
+            title="Provider",
+            description=f"Which invoicing API to extract from: {_one_of(providers)}.",
         ),
         th.Property(
             "environment",
             th.StringType,
-            allowed_values=environments,
-            description=f"API environment. {per_provider}.",
+            allowed_values=sorted({env for provider in providers for env in provider.environments}),
+            title="Environment",
+            description=(
+                "Which of the provider's API hosts to read (base_url, when set, replaces it). "
+                + "; ".join(_environments(provider) for provider in providers)
+                + "."
+            ),
         ),
         th.Property(
             "base_url",
             th.StringType,
+            title="Base URL",
             description=(
-                "Override of the API root, e.g. http://127.0.0.1:8123 for the bundled sandbox. "
-                "Plain http is refused unless the host is loopback."
+                "Replaces the environment's API root, e.g. http://127.0.0.1:8123 for the bundled "
+                "sandbox (tap-invoicing-sandbox). Must be https unless the host is loopback."
             ),
         ),
         *own.values(),
         th.Property(
             "start_date",
             th.DateTimeType,
-            description="ISO 8601 date or time: skip invoices whose latest activity is earlier.",
+            title="Start Date",
+            description=(
+                "ISO 8601 date or date-time, e.g. 2024-01-01. cybersource: invoices whose latest "
+                "activity (newest history event) is earlier are not emitted; revolv3: the first "
+                "run lists the invoices last updated from then on (the API filters); paypal: not "
+                "applied. Unset: the whole account."
+            ),
         ),
         th.Property(
             "page_size",
             th.IntegerType,
-            description=f"Invoices per list page ({page_sizes}).",
+            title="Page Size",
+            description=(
+                "Invoices per list page; the defaults are the APIs' maximums. "
+                + "; ".join(
+                    f"{provider.name}: 1-{provider.max_page_size}, default "
+                    f"{provider.default_page_size}"
+                    for provider in providers
+                )
+                + "."
+            ),
         ),
         th.Property(
             "max_list_pages",
             th.IntegerType,
+            default=DEFAULT_MAX_LIST_PAGES,
+            title="Max List Pages",
             description=(
-                f"revolv3, paypal: the highest page number the API serves for one query (default "
-                f"{DEFAULT_MAX_LIST_PAGES}); a list needing more is read in smaller windows."
+                "revolv3 and paypal: the highest page number the API serves for one query, as "
+                "their references show. A list that needs more pages is read in smaller date "
+                "windows."
             ),
         ),
         th.Property(
             "request_timeout",
             th.IntegerType,
-            description="Seconds to wait for an API response before retrying (default 60).",
+            default=DEFAULT_REQUEST_TIMEOUT,
+            title="Request Timeout",
+            description=(
+                "Seconds a whole response (headers and body) may take before the request is "
+                f"retried, 1-{MAX_REQUEST_TIMEOUT}."
+            ),
         ),
         th.Property(
             "max_workers",
             # Not "integer": the SDK would read TAP_INVOICING_MAX_WORKERS=auto with int().
             th.CustomType({"type": ["string", "number"]}),
+            title="Max Workers",
+            default=AUTO,
             description=(
                 "Requests at once: auto (the default) adapts to the API's latency and its 429s "
                 f"between 1 and max_workers_ceiling; a number (1-{MAX_WORKERS}) is a fixed pool, "
@@ -111,6 +135,8 @@ def config_schema(providers: Sequence[Provider]) -> dict:
         th.Property(
             "max_workers_ceiling",
             th.IntegerType,
+            title="Max Workers Ceiling",
+            default=DEFAULT_MAX_WORKERS_CEILING,
             description=(
                 f"With max_workers auto: the most requests at once (1-{MAX_WORKERS}, default "
                 f"{DEFAULT_MAX_WORKERS_CEILING})."
@@ -119,11 +145,18 @@ def config_schema(providers: Sequence[Provider]) -> dict:
         th.Property(
             "max_requests_per_second",
             th.NumberType,
-            description=f"Cap on all requests of a run together, e.g. 5 or 0.5 (default: {rates}).",
+            title="Max Requests per Second",
+            description=(
+                "Cap on all requests of a run together (list pages, details, retries, tokens), "
+                f"e.g. 5 or 0.5, {MIN_REQUESTS_PER_SECOND}-{MAX_REQUESTS_PER_SECOND}. Default: "
+                + "; ".join(_default_rate(provider) for provider in providers)
+                + "."
+            ),
         ),
         th.Property(
             "log_request_metrics",
             th.BooleanType,
+            title="Log Request Metrics",
             default=False,
             description=(
                 "Log the SDK's METRIC http_request_duration line for every request (default "
@@ -131,6 +164,28 @@ def config_schema(providers: Sequence[Provider]) -> dict:
             ),
         ),
     ).to_dict()
+
+
+def _one_of(providers: Sequence[Provider]) -> str:
+    *others, last = [provider.name for provider in providers]
+    return f"{', '.join(others)} or {last}"
+
+
+def _environments(provider: Provider) -> str:
+    hosts = [
+        f"{name} ({'default, ' if name == provider.default_environment else ''}"
+        f"{urlsplit(url).hostname})"
+        for name, url in provider.environments.items()
+    ]
+    return f"{provider.name}: {', '.join(hosts)}"
+
+
+def _default_rate(provider: Provider) -> str:
+    rate = provider.default_max_requests_per_second
+    if rate is None:
+        return f"{provider.name} none (no documented limit)"
+    paced = f", paced {provider.pacing_margin:.0%} under it" if provider.pacing_margin else ""
+    return f"{provider.name} {rate:g} (its documented limit{paced})"
 
 
 def is_loopback(host: str) -> bool:
@@ -211,8 +266,8 @@ def check_settings(config: Mapping, providers: Mapping[str, Provider]) -> list[s
     if pages is not None and int(pages) < 1:
         errors.append("max_list_pages: must be at least 1")
     timeout = config.get("request_timeout")
-    if timeout is not None and not 1 <= int(timeout) <= 3600:
-        errors.append("request_timeout: must be between 1 and 3600 seconds")
+    if timeout is not None and not 1 <= int(timeout) <= MAX_REQUEST_TIMEOUT:
+        errors.append(f"request_timeout: must be between 1 and {MAX_REQUEST_TIMEOUT} seconds")
     errors += _check_workers(config)
     rate = config.get("max_requests_per_second")
     if rate is not None and not MIN_REQUESTS_PER_SECOND <= float(rate) <= MAX_REQUESTS_PER_SECOND:
@@ -247,6 +302,11 @@ def concurrency_limit(config: Mapping) -> ConcurrencyLimit:
         return FixedLimit(fixed)
     ceiling = config.get("max_workers_ceiling") or DEFAULT_MAX_WORKERS_CEILING
     return AdaptiveLimit(ceiling=int(ceiling))
+
+
+def request_timeout(config: Mapping) -> float:
+    """The ``request_timeout`` setting, else the default."""
+    return float(config.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
 
 
 def max_requests_per_second(config: Mapping, provider: Provider) -> float | None:

@@ -28,7 +28,12 @@ from tap_invoicing.errors import (
     RequestRefusedError,
     RetriesExhaustedError,
 )
-from tap_invoicing.settings import api_root, concurrency_limit, max_requests_per_second
+from tap_invoicing.settings import (
+    api_root,
+    concurrency_limit,
+    max_requests_per_second,
+    request_timeout,
+)
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -38,7 +43,6 @@ if TYPE_CHECKING:
     from tap_invoicing.core.provider import Provider
 
 _DECODED = "_tap_invoicing_json"
-DEFAULT_REQUEST_TIMEOUT = 60.0
 MAX_RETRY_WAIT = 300.0
 """Never sleep longer than this on one retry, whatever ``Retry-After`` says."""
 TRANSIENT_ERRORS = (
@@ -269,7 +273,7 @@ class InvoicingStream(RESTStream[int]):
     @property
     def timeout(self) -> float:
         """The ``request_timeout`` setting: a silent server costs a minute, not the SDK's 5."""
-        return float(self.config.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
+        return request_timeout(self.config)
 
     def backoff_handler(self, details: Details) -> None:
         """One line per retry, naming the request and why, never its headers or query.

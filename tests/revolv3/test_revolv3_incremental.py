@@ -77,6 +77,15 @@ def test_an_update_exactly_at_the_window_end_is_not_lost(revolv3, revolv3_config
     assert edge in invoice_ids(second)
 
 
+def test_a_null_lookback_is_the_default_lookback(revolv3, revolv3_config):
+    config = {**revolv3_config, "lookback_minutes": None}
+    first = run_sync(config)
+    window_end = parse_time(first.state["bookmarks"]["invoices"]["replication_key_value"])
+    revolv3.clear_requests()
+    run_sync(config, state=first.state)
+    assert parse_time(list_queries(revolv3)[0]["lastUpdateStartDate"]) == window_end - LOOKBACK
+
+
 def test_an_invoice_updated_during_a_run_is_caught_by_the_next(revolv3, revolv3_config):
     target = with_status(revolv3, "Pending")[0]
     changed = []

@@ -15,19 +15,28 @@ SETTINGS = (
         "merchant_id",
         th.StringType,
         secret=True,
-        description="CyberSource merchant id (sent as v-c-merchant-id).",
+        title="CyberSource Merchant ID",
+        description="Required for cybersource: the merchant id, sent as v-c-merchant-id.",
     ),
     th.Property(
         "merchant_key_id",
         th.StringType,
         secret=True,
-        description="CyberSource shared secret key id (a UUID from the Business Center).",
+        title="CyberSource Key ID",
+        description=(
+            "Required for cybersource: the id (a UUID) of a REST shared secret key, from the "
+            "Business Center's Payment Configuration > Key Management."
+        ),
     ),
     th.Property(
         "merchant_secret_key",
         th.StringType,
         secret=True,
-        description="CyberSource shared secret key, base64 as the Business Center shows it.",
+        title="CyberSource Shared Secret Key",
+        description=(
+            "Required for cybersource: that shared secret key, base64 as the Business Center "
+            "shows it."
+        ),
     ),
 )
 

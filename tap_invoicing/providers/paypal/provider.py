@@ -16,13 +16,18 @@ SETTINGS = (
         "client_id",
         th.StringType,
         secret=True,
-        description="PayPal REST app client id (with the invoicing read scope).",
+        title="PayPal Client ID",
+        description=(
+            "Required for paypal: the client id of a PayPal REST app with the Invoicing feature "
+            "(Developer Dashboard > Apps & Credentials)."
+        ),
     ),
     th.Property(
         "client_secret",
         th.StringType,
         secret=True,
-        description="PayPal REST app client secret.",
+        title="PayPal Client Secret",
+        description="Required for paypal: that REST app's client secret.",
     ),
 )
 

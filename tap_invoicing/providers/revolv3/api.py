@@ -36,7 +36,8 @@ class Revolv3Api(InvoiceApi):
 
     def begin(self, run: RunStart) -> tuple[WindowedListing, UpdateWindowPlan]:
         """The window from the bookmark (less the lookback) to now, read by page number."""
-        lookback = timedelta(minutes=self.config.get("lookback_minutes", DEFAULT_LOOKBACK_MINUTES))
+        minutes = self.config.get("lookback_minutes")
+        lookback = timedelta(minutes=DEFAULT_LOOKBACK_MINUTES if minutes is None else minutes)
         plan = UpdateWindowPlan.for_run(
             run.bookmark, run.scope, account_settings=run.account_settings, lookback=lookback
         )

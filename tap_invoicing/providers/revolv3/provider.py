@@ -20,22 +20,30 @@ SETTINGS = (
         "static_token",
         th.StringType,
         secret=True,
-        description="Revolv3 developer static token (sent as x-revolv3-token).",
+        title="Revolv3 Static Token",
+        description=(
+            "Required for revolv3: a Developer Static Token (portal: Settings > Integration "
+            "Profile), sent as x-revolv3-token. It works only in the environment it was made in."
+        ),
     ),
     th.Property(
         "include_raw_processor_response",
         th.BooleanType,
+        default=False,
+        title="Include Raw Processor Response",
         description=(
-            "revolv3: fill each attempt's processorRawResponse (the processor's own answer, "
-            "kept 60 days by Revolv3); default false."
+            "revolv3: fill each attempt's processorRawResponse, the processor's own answer as a "
+            "JSON string (Revolv3 keeps it 60 days)."
         ),
     ),
     th.Property(
         "lookback_minutes",
         th.IntegerType,
+        default=DEFAULT_LOOKBACK_MINUTES,
+        title="Lookback Minutes",
         description=(
-            f"revolv3: minutes before the previous run's window end that a run lists again "
-            f"(default {DEFAULT_LOOKBACK_MINUTES}): covers the API's lag and clock drift."
+            f"revolv3: how far before the previous run's window end a run lists again, "
+            f"0-{MAX_LOOKBACK_MINUTES}: covers the API's own lag and clock drift."
         ),
     ),
 )
