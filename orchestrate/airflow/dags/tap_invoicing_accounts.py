@@ -23,8 +23,8 @@ Each worker needs the Meltano project, installed (`meltano install`), at `MELTAN
 (PostgreSQL): then any Celery or Kubernetes worker can run any account.
 
 Retrying is safe: the tap moves an account's bookmark only after a complete pass, so a failed or
-killed attempt loses nothing and the next attempt reads again what it had not finished. Records of
-the failed attempt may arrive twice: loaders that upsert by key (target-postgres, ...) keep one copy.
+killed attempt loses nothing and the next attempt reads again what it had not finished. Records
+of the failed attempt may arrive twice: loaders that upsert by key (target-postgres, ...) keep one.
 """
 
 from __future__ import annotations
