@@ -141,6 +141,10 @@ BAD_VARIABLES = {
         {"accounts": [{"name": "a", "connection": "c", "loader_settings": ["x"]}]},
         "accounts[0].loader_settings: must be an object",
     ),
+    "loader setting not a name": (
+        {"accounts": [{"name": "a", "connection": "c", "loader_settings": {"Dest-Path": "x"}}]},
+        "accounts[0].loader_settings: 'Dest-Path' is not a setting name",
+    ),
 }
 
 

@@ -15,7 +15,11 @@ The accounts are listed in the Airflow Variable `tap_invoicing` (JSON; `variable
   arguments; every value but the provider, environment, base_url and start_date is masked in the
   task logs.
 - `loader_settings` (optional) are the loader's settings for this account, e.g. where its records
-  go (`TARGET_JSONL_DESTINATION_PATH`); `loader` defaults to `target-jsonl`.
+  go (`TARGET_JSONL_DESTINATION_PATH`); `loader` defaults to `target-jsonl`. They are not masked:
+  the loader's own credentials belong in the workers' environment.
+
+Each account's run sees only its own settings: the workers' `AIRFLOW_CONN_*` and `TAP_INVOICING_*`
+variables are not passed on to Meltano.
 
 Each worker needs the Meltano project, installed (`meltano install`), at `MELTANO_PROJECT_ROOT`,
 `meltano` on its PATH, and state storage that every worker shares, through Meltano's own
@@ -72,7 +76,8 @@ def plugin_environment(plugin: str, settings: dict[str, Any], where: str) -> dic
 
 
 def checked_accounts(config: object) -> list[dict[str, Any]]:
-    """The Variable's accounts, each with its loader, or one line naming what is wrong."""
+    """The Variable's accounts, each with its loader and that loader's environment variables, or
+    one line naming what is wrong."""
     if not isinstance(config, dict) or not isinstance(config.get("accounts"), list):
         raise AirflowFailException(f"Variable {VARIABLE}: must be an object with an accounts list")
     loader = config.get("loader", DEFAULT_LOADER)
@@ -98,7 +103,15 @@ def checked_accounts(config: object) -> list[dict[str, Any]]:
         if not isinstance(loader_settings, dict):
             raise AirflowFailException(f"{where}.loader_settings: must be an object")
         names.add(name)
-        accounts.append({**account, "loader": loader, "loader_settings": loader_settings})
+        loader_environment = plugin_environment(loader, loader_settings, f"{where}.loader_settings")
+        accounts.append(
+            {
+                "name": name,
+                "connection": connection,
+                "loader": loader,
+                "loader_environment": loader_environment,
+            }
+        )
     return accounts
 
 
@@ -134,11 +147,12 @@ class MeltanoRun(BaseOperator):
         if not project:
             raise AirflowFailException("MELTANO_PROJECT_ROOT: not set on this worker")
         name, loader = self.account["name"], self.account["loader"]
-        where = f"Variable {VARIABLE}: account {name}: loader_settings"
+        others = ("AIRFLOW_CONN_", setting_variable(EXTRACTOR, ""))
+        inherited = {key: value for key, value in os.environ.items() if not key.startswith(others)}
         environment = {
-            **os.environ,
+            **inherited,
             **tap_environment(self.account["connection"]),
-            **plugin_environment(loader, self.account["loader_settings"], where),
+            **self.account["loader_environment"],
         }
         command = ["meltano", "run", EXTRACTOR, loader, "--state-id-suffix", name]
         result = self.subprocess.run_command(command, env=environment, cwd=project)
