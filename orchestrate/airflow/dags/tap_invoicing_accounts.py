@@ -55,8 +55,9 @@ PLAIN_SETTINGS = frozenset({"provider", "environment", "base_url", "start_date"}
 """Settings shown as they are in the logs; every other string from a connection is masked."""
 
 RETRY_DELAY = timedelta(minutes=6)
-"""Longer than the 5 minutes after which Meltano takes a silent run for dead: until then a killed
-attempt's run still holds the account's state id, and `meltano run` refuses a second one."""
+"""Longer than the 5 minutes after which Meltano takes a run without heartbeat for dead: until then
+an attempt killed without warning (SIGKILL, a lost worker) still holds the account's state id in
+Meltano's system database, and `meltano run` refuses a second run of it."""
 
 
 def setting_variable(plugin: str, setting: str) -> str:
