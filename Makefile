@@ -43,6 +43,24 @@ $(TARGET_POSTGRES_VENV)/.installed:
 	$(TARGET_POSTGRES_VENV)/bin/pip install --quiet meltanolabs-target-postgres==0.8.1
 	touch $@
 
+MELTANO_VENV := .venv-meltano
+# Meltano pins its own dependencies (SQLAlchemy, click, ...): it gets a virtualenv of its own.
+$(MELTANO_VENV)/.installed:
+	$(PYTHON) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/pip install --quiet meltano==4.4.1
+	touch $@
+
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_VERSION := 3.3.2
+AIRFLOW_CONSTRAINTS := orchestrate/airflow/constraints-$(shell $(PYTHON) -c \
+  'import sys; print("%d.%d" % sys.version_info[:2])').txt
+# Airflow, for the example DAG's test, installed as Apache asks: with a constraints file that pins
+# every dependency, one per Python version (orchestrate/airflow/constraints-3.11.txt says what it is).
+$(AIRFLOW_VENV)/.installed: $(AIRFLOW_CONSTRAINTS)
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet apache-airflow==$(AIRFLOW_VERSION) --constraint $(AIRFLOW_CONSTRAINTS)
+	touch $@
+
 # Installs Debian's PostgreSQL server if none is installed; the tests start their own cluster.
 postgres-server:
 	bash scripts/postgres.sh install
@@ -54,7 +72,8 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed postgres-server
+test: lint $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed \
+	$(MELTANO_VENV)/.installed postgres-server $(AIRFLOW_VENV)/.installed
 	$(VENV)/bin/python -m pytest
 
 bench: $(VENV)/.installed
@@ -64,4 +83,5 @@ bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/logging_cost.py
 
 clean:
-	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) $(TARGET_POSTGRES_VENV) output .pytest_cache
+	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) $(TARGET_POSTGRES_VENV) $(MELTANO_VENV) output \
+	  .pytest_cache $(AIRFLOW_VENV)
