@@ -16,12 +16,11 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
-
 if TYPE_CHECKING:
     import logging
     from types import TracebackType
+
+    from tqdm import tqdm
 
 REPORT_EVERY = 10.0
 """Seconds between progress lines: a run shows it is alive this often, however slow it is."""
@@ -82,6 +81,11 @@ class Progress:
     def __enter__(self) -> Progress:
         """Start the bar (log lines then go above it) or the progress lines."""
         if bar_wanted():
+            # Imported only for a terminal: a run under Meltano or Airflow never draws a bar, and
+            # tqdm took 6% of the start-up.
+            from tqdm import tqdm  # noqa: PLC0415
+            from tqdm.contrib.logging import logging_redirect_tqdm  # noqa: PLC0415
+
             self._exits.enter_context(logging_redirect_tqdm())
             self._bar = self._exits.enter_context(
                 tqdm(desc="invoices", unit=" invoices", file=sys.stderr, dynamic_ncols=True)
