@@ -9,7 +9,9 @@ limit allows in flight, i.e. about one round trip at full concurrency.
   per round, so that an API that became slower for good is not held to its best moment). A round
   whose mean stays within ``LATENCY_TOLERANCE`` of it, having used the whole limit, means more
   requests overlap for free: the limit grows. A round above it means requests queue somewhere:
-  the limit shrinks in proportion (at most halved), before the API has to refuse anything.
+  the limit shrinks in proportion (at most halved), before the API has to refuse anything;
+  unless the round also delivered ``THROUGHPUT_GAIN`` more responses per second than any before
+  (the queue is this machine's CPU, and overlapping more still pays): then it grows by one.
 - **Refusals, as AIMD.** A 429 or 503 tells where the API's point is: it was serving the others
   in flight when the refused request was sent. The limit is cut at once to ``SHED_CUT`` of that
   point (or of the limit, if lower); refusals of requests sent before the cut are the same
@@ -28,6 +30,8 @@ runs in Netflix's concurrency-limits (Vegas, Gradient, AIMD limits).
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 INITIAL_LIMIT = 8
@@ -37,6 +41,8 @@ LATENCY_TOLERANCE = 1.5
 BASELINE_FORGETTING = 0.01
 """The baseline rises by this fraction per round: a lasting change of the API's latency is
 accepted after a few dozen rounds."""
+THROUGHPUT_GAIN = 1.1
+"""A round this much faster than the best before is worth its higher latency."""
 SLOW_START_GROWTH = 1.5
 """The factor per round before the first sign of queuing or shedding."""
 SHED_CUT = 0.85
@@ -87,9 +93,16 @@ class AdaptiveLimit:
 
     adaptive = True
 
-    def __init__(self, ceiling: int, initial: int = INITIAL_LIMIT) -> None:
+    def __init__(
+        self,
+        ceiling: int,
+        initial: int = INITIAL_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ceiling = ceiling
         self._limit = float(min(initial, ceiling))
+        self._clock = clock
+        self._best_rate = 0.0
         self._lock = threading.Lock()
         self._slow_start = True
         self._baseline: float | None = None
@@ -135,13 +148,17 @@ class AdaptiveLimit:
             return True
 
     def _new_round(self) -> None:
+        self._round_started = self._clock()
         self._samples = 0
         self._latency_sum = 0.0
         self._peak = 0
 
     def _end_round(self) -> None:
         mean = self._latency_sum / self._samples
+        rate = self._samples / max(self._clock() - self._round_started, 1e-9)
         filled = self._peak >= self.limit
+        faster = rate > self._best_rate * THROUGHPUT_GAIN
+        self._best_rate = max(self._best_rate, rate)
         self._new_round()
         if self._baseline is None or mean < self._baseline:
             self._baseline = mean
@@ -149,8 +166,11 @@ class AdaptiveLimit:
             self._baseline *= 1 + BASELINE_FORGETTING
         if mean > self._baseline * LATENCY_TOLERANCE:
             self._slow_start = False
-            gradient = self._baseline * LATENCY_TOLERANCE / mean
-            self._limit = max(1.0, self._limit * max(0.5, gradient))
+            if filled and faster:
+                self._limit = min(float(self.ceiling), self._limit + 1)
+            else:
+                gradient = self._baseline * LATENCY_TOLERANCE / mean
+                self._limit = max(1.0, self._limit * max(0.5, gradient))
         elif filled:
             self._limit = min(float(self.ceiling), self._grown())
 

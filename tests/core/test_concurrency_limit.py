@@ -17,16 +17,31 @@ from tap_invoicing.settings import concurrency_limit
 LOGGER = logging.getLogger("tests.concurrency_limit")
 
 
-def full_round(limit: AdaptiveLimit, latency: float) -> None:
+class Clock:
+    """A clock the rounds move: each round at full concurrency takes one round trip."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def adaptive(**options) -> AdaptiveLimit:
+    return AdaptiveLimit(ceiling=options.pop("ceiling", 64), clock=Clock(), **options)
+
+
+def full_round(limit: AdaptiveLimit, latency: float, *, lasting: float | None = None) -> None:
     """One round trip at full concurrency: as many responses as the limit, all of them with
-    the limit in flight."""
+    the limit in flight, taking ``lasting`` seconds (one latency unless said)."""
     in_flight = limit.limit
+    limit._clock.now += latency if lasting is None else lasting
     for _ in range(in_flight):
         limit.on_response(latency, in_flight)
 
 
 def test_it_starts_at_eight_and_grows_by_half_per_round_while_latency_is_flat():
-    limit = AdaptiveLimit(ceiling=64)
+    limit = adaptive()
     seen = [limit.limit]
     for _ in range(6):
         full_round(limit, 0.1)
@@ -35,22 +50,23 @@ def test_it_starts_at_eight_and_grows_by_half_per_round_while_latency_is_flat():
 
 
 def test_the_ceiling_binds():
-    limit = AdaptiveLimit(ceiling=10)
+    limit = adaptive(ceiling=10)
     for _ in range(10):
         full_round(limit, 0.1)
     assert limit.limit == 10
 
 
 def test_a_round_that_did_not_fill_the_limit_grows_nothing():
-    limit = AdaptiveLimit(ceiling=64)
+    limit = adaptive()
     for _ in range(10):
+        limit._clock.now += 0.1
         for _ in range(limit.limit):
             limit.on_response(0.1, 2)  # a rate cap keeps two in flight
     assert limit.limit == INITIAL_LIMIT
 
 
 def test_latency_climbing_past_the_tolerance_shrinks_the_limit_in_proportion():
-    limit = AdaptiveLimit(ceiling=64)
+    limit = adaptive()
     for _ in range(3):
         full_round(limit, 0.1)
     assert limit.limit == 27
@@ -60,15 +76,28 @@ def test_latency_climbing_past_the_tolerance_shrinks_the_limit_in_proportion():
     assert limit.limit == 14
 
 
+def test_latency_climbing_while_throughput_still_rises_grows_the_limit_by_one():
+    limit = adaptive()
+    for _ in range(3):
+        full_round(limit, 0.02)
+    assert limit.limit == 27  # 27 per 20 ms: 1,350 per second
+    # Twice the latency: this machine's CPU queues the responses, yet the round of 27 took 15 ms
+    # (1,800 per second): overlapping more still pays.
+    full_round(limit, 0.04, lasting=0.015)
+    assert limit.limit == 28
+    full_round(limit, 0.04, lasting=0.0155)  # no faster than the best round: queuing for nothing
+    assert limit.limit == 21  # 28 x 0.02 x 1.5 / 0.04
+
+
 def test_latency_within_the_tolerance_is_not_queuing():
-    limit = AdaptiveLimit(ceiling=64)
+    limit = adaptive()
     for latency in (0.1, 0.14, 0.12, 0.149):
         full_round(limit, latency)
     assert limit.limit == 40
 
 
 def test_a_refusal_cuts_below_the_point_the_api_shed_at_once_per_cut():
-    limit = AdaptiveLimit(ceiling=64)
+    limit = adaptive()
     for _ in range(3):
         full_round(limit, 0.1)
     assert limit.limit == 27
@@ -83,7 +112,7 @@ def test_a_refusal_cuts_below_the_point_the_api_shed_at_once_per_cut():
 
 
 def test_growth_near_the_shedding_point_is_careful():
-    limit = AdaptiveLimit(ceiling=64)
+    limit = adaptive()
     for _ in range(3):
         full_round(limit, 0.1)
     limit.on_shed(sent_with=21, epoch=limit.epoch)  # the point: 20; the limit: 17
@@ -100,7 +129,7 @@ def test_growth_near_the_shedding_point_is_careful():
 
 
 def test_a_refusal_at_one_request_at_a_time_leaves_it_at_one():
-    limit = AdaptiveLimit(ceiling=64, initial=1)
+    limit = adaptive(initial=1)
     assert limit.on_shed(sent_with=1, epoch=limit.epoch)
     assert limit.limit == 1
     assert limit.at_floor
@@ -110,10 +139,10 @@ def test_a_fixed_pool_waits_where_auto_cuts():
     gate = RequestGate(None, LOGGER, FixedLimit(8))
     gate.refused(0.01, "HTTP 429 on GET /x")
     assert gate.pauses == 1
-    auto = RequestGate(None, LOGGER, AdaptiveLimit(ceiling=64))
+    auto = RequestGate(None, LOGGER, adaptive())
     auto.refused(0.01, "HTTP 429 on GET /x")
     assert auto.pauses == 0
-    floored = RequestGate(None, LOGGER, AdaptiveLimit(ceiling=64, initial=1))
+    floored = RequestGate(None, LOGGER, adaptive(initial=1))
     floored.refused(0.01, "HTTP 429 on GET /x")
     assert floored.pauses == 1
 
