@@ -42,6 +42,13 @@ $(TARGET_POSTGRES_VENV)/.installed:
 	$(TARGET_POSTGRES_VENV)/bin/pip install --quiet meltanolabs-target-postgres==0.8.1
 	touch $@
 
+MELTANO_VENV := .venv-meltano
+# Meltano pins its own dependencies (SQLAlchemy, click, ...): it gets a virtualenv of its own.
+$(MELTANO_VENV)/.installed:
+	$(PYTHON) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/pip install --quiet meltano==4.4.1
+	touch $@
+
 # Installs Debian's PostgreSQL server if none is installed; the tests start their own cluster.
 postgres-server:
 	bash scripts/postgres.sh install
@@ -53,7 +60,8 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed postgres-server
+test: lint $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed \
+	$(MELTANO_VENV)/.installed postgres-server
 	$(VENV)/bin/python -m pytest
 
 bench: $(VENV)/.installed
@@ -62,4 +70,5 @@ bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/paypal.py
 
 clean:
-	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) $(TARGET_POSTGRES_VENV) output .pytest_cache
+	rm -rf $(VENV) $(TARGET_VENV) $(SINGER_TOOLS_VENV) $(TARGET_POSTGRES_VENV) $(MELTANO_VENV) output \
+	  .pytest_cache
