@@ -213,6 +213,16 @@ def follow(terminal: Terminal, commands: list[str], output: Path) -> Followed:
     return followed
 
 
+def settings_set(commands: list[str], plugin: str) -> dict[str, str]:
+    """The settings the commands give the plugin with ``meltano config set``."""
+    settings = {}
+    for line in commands:
+        words = shlex.split(line)
+        if words[:4] == ["meltano", "config", "set", plugin]:
+            settings[words[4]] = words[5]
+    return settings
+
+
 def written_config(commands: list[str]) -> Path:
     """The file the block's sandbox wrote its settings to (``--write-config``)."""
     [words] = [shlex.split(line) for line in commands if "--write-config" in line]

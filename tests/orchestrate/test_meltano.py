@@ -6,14 +6,12 @@ Meltano stored) and ``meltano state get``; then a second account of one provider
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tap_invoicing.providers import PROVIDERS
-from tap_invoicing.tap import TapInvoicing
 from tests.orchestrate.conftest import (
     Followed,
     Terminal,
@@ -21,12 +19,13 @@ from tests.orchestrate.conftest import (
     command_blocks,
     copy_project,
     follow,
+    readme_section,
+    settings_set,
     tap_records,
     written_config,
 )
-from tests.orchestrate.conftest import readme_section as section
 
-SECTION = section("Using it with Meltano")
+SECTION = readme_section("Using it with Meltano")
 LOADER = "target-jsonl"
 
 
@@ -96,18 +95,14 @@ def invoice_ids(records: dict[str, list[dict]], provider: str) -> list[str]:
     return [invoice[key] for invoice in records.get("invoices", [])]
 
 
-def check_settings_are_the_sandboxs(project: Path, extractor: str, commands: list[str]) -> dict:
+def check_settings_are_the_sandboxs(project: Path, extractor: str, commands: list[str]) -> None:
     """The values the block sets are those its sandbox wrote, all of them but the provider,
-    which the extractor's meltano.yml entry sets. Returns that file's settings."""
+    which the extractor's meltano.yml entry sets."""
     sandbox_settings = json.loads((project / written_config(commands)).read_text())
-    set_here = {}
-    for line in commands:
-        words = shlex.split(line)
-        if words[:4] == ["meltano", "config", "set", extractor]:
-            set_here[words[4]] = words[5]
-    assert set_here == {k: v for k, v in sandbox_settings.items() if k != "provider"}
+    assert settings_set(commands, extractor) == {
+        name: value for name, value in sandbox_settings.items() if name != "provider"
+    }
     assert configured(project, extractor, "provider") == sandbox_settings["provider"]
-    return sandbox_settings
 
 
 def check_selection(project: Path, extractor: str, loaded: dict, extracted: dict) -> None:
@@ -118,12 +113,12 @@ def check_selection(project: Path, extractor: str, loaded: dict, extracted: dict
         assert not any(has_path(record, path) for record in loaded[stream]), (stream, path)
 
 
-def check_config_list(followed: Followed, extractor: str, settings: dict) -> None:
-    """``meltano config list`` describes the settings the block set."""
-    listed = followed.printed_by("meltano", "config", "list", extractor)
-    properties = TapInvoicing.config_jsonschema["properties"]
-    for name in settings:
-        assert properties[name]["description"] in listed, name
+def check_config_list(project: Path, followed: Followed, extractor: str) -> None:
+    """``meltano config list --all`` describes every setting, and shows the values set."""
+    listed = followed.printed_by("meltano", "config", "list", "--all", extractor)
+    for setting in lineage(project, extractor)[-1]["settings"]:
+        assert setting["description"] in listed, setting["name"]
+    assert f"current value: '{configured(project, extractor, 'base_url')}'" in listed
 
 
 def follow_block(project: Path, extractor: str) -> tuple[list[str], Followed, dict]:
@@ -139,7 +134,7 @@ def follow_block(project: Path, extractor: str) -> tuple[list[str], Followed, di
 def test_each_provider_extracts_everything_then_only_what_may_have_changed(project, provider):
     extractor = f"tap-invoicing--{provider}"
     commands, followed, extracted = follow_block(project, extractor)
-    settings = check_settings_are_the_sandboxs(project, extractor, commands)
+    check_settings_are_the_sandboxs(project, extractor, commands)
 
     first, second = followed.runs
     assert sorted(invoice_ids(first, provider)) == sorted(invoice_ids(extracted, provider))
@@ -157,7 +152,7 @@ def test_each_provider_extracts_everything_then_only_what_may_have_changed(proje
 
     check_selection(project, extractor, first, extracted)
     if any(line.startswith("meltano config list") for line in commands):
-        check_config_list(followed, extractor, {"provider", *settings})
+        check_config_list(project, followed, extractor)
 
 
 def test_a_second_account_has_its_own_settings_state_and_records(project):

@@ -21,6 +21,7 @@ from tests.orchestrate.conftest import (
     copy_project,
     follow,
     readme_section,
+    settings_set,
     tap_records,
     written_config,
 )
@@ -87,7 +88,9 @@ def test_another_project_adds_the_tap_and_runs_it_incrementally(tmp_path):
             ).stdout
         )
 
-    provider = json.loads((project / written_config(commands)).read_text())["provider"]
+    sandbox_settings = json.loads((project / written_config(commands)).read_text())
+    assert settings_set(commands, "tap-invoicing") == sandbox_settings
+    provider = sandbox_settings["provider"]
     key = PROVIDERS[provider].invoice_key
     first, second = ([invoice[key] for invoice in run["invoices"]] for run in followed.runs)
     assert sorted(first) == sorted(invoice[key] for invoice in extracted["invoices"])

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -30,6 +34,28 @@ def generator() -> ModuleType:
 
 def test_the_generated_files_are_what_the_generator_writes(generator):
     assert generator.stale_files() == [], "run .venv/bin/python scripts/meltano_settings.py --write"
+
+
+def test_the_generator_command_rewrites_what_is_stale(generator, tmp_path):
+    (tmp_path / "scripts").mkdir()
+    shutil.copy2(ROOT / "scripts/meltano_settings.py", tmp_path / "scripts")
+    text = (ROOT / "meltano.yml").read_text()
+    start = text.index(generator.BEGIN) + len(generator.BEGIN)
+    (tmp_path / "meltano.yml").write_text(text[:start] + text[text.index(generator.END) :])
+    command = [sys.executable, "scripts/meltano_settings.py"]
+
+    check = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert check.returncode == 1
+    assert "meltano.yml, meltano-plugin.yml: differ from the settings schema" in check.stdout
+    write = subprocess.run([*command, "--write"], cwd=tmp_path, capture_output=True, check=False)
+    assert write.returncode == 0, write.stderr
+    for name in ("meltano.yml", "meltano-plugin.yml"):
+        assert as_data(tmp_path / name) == as_data(ROOT / name), name
+    assert subprocess.run(command, cwd=tmp_path, capture_output=True, check=False).returncode == 0
+
+
+def as_data(path: Path) -> object:
+    return yaml.safe_load(path.read_text())
 
 
 def test_a_changed_setting_makes_both_files_stale(generator, monkeypatch):
