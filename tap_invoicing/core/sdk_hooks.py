@@ -6,12 +6,13 @@ an SDK upgrade that changes one fails a test instead of silently changing what t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from singer_sdk.helpers.types import Context, Record
 
 PRIVATE_HOOKS: dict[str, tuple[str, ...]] = {
@@ -24,7 +25,8 @@ PRIVATE_HOOKS: dict[str, tuple[str, ...]] = {
 
 
 class ParentStreamHooks(Stream):
-    """The invoices stream writes its children itself and keeps its bookmark still mid-run."""
+    """The invoices stream writes its children itself (so it sends no BATCH messages) and keeps
+    its bookmark still mid-run."""
 
     def write_children(self, child_context: Context | None) -> None:
         """Write the children's records of one parent record."""
