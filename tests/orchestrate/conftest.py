@@ -3,6 +3,7 @@ by one into a terminal of their own, in a copy of the project, with the real too
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -22,7 +23,8 @@ MELTANO_BIN = ROOT / ".venv-meltano/bin"
 PROJECT_FILES = ("meltano.yml", "pyproject.toml", "README.md", "tap_invoicing", "schemas")
 """What a Meltano project of this repository needs: no virtualenvs, no .meltano, no output."""
 COMMAND_TIMEOUT = 900
-READY_TIMEOUT = 60
+READY_TIMEOUT = 120
+STOP_TIMEOUT = 30
 
 
 def readme_section(title: str) -> str:
@@ -75,6 +77,19 @@ def meltano_environment() -> dict[str, str]:
     environment["PATH"] = f"{MELTANO_BIN}{os.pathsep}{environment.get('PATH', '')}"
     environment["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     return environment
+
+
+def _group_ended(job: subprocess.Popen, timeout: float) -> bool:
+    """Whether every process of the job's process group ended within the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.poll()  # reaps the job itself once it ends
+        try:
+            os.killpg(job.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 class Terminal:
@@ -137,13 +152,19 @@ class Terminal:
         assert "deprecat" not in output.lower(), f"{words[:3]} warned:\n{output[-4000:]}"
 
     def close(self) -> None:
-        """Stop the background jobs (each with what it started: Meltano and its sandbox)."""
-        for job, log in self._jobs:
-            if job.poll() is None:
+        """Stop the background jobs as ``kill %1`` would, with SIGTERM to each one's process
+        group (Meltano and the sandbox it started): every process of it must end."""
+        jobs, self._jobs = self._jobs, []
+        left_running = []
+        for job, _ in jobs:
+            with contextlib.suppress(ProcessLookupError):  # it may have ended on its own
                 os.killpg(job.pid, signal.SIGTERM)
-            job.wait(timeout=60)
-            self._check_output([str(job.args)], log.read_text())
-        self._jobs.clear()
+            if not _group_ended(job, STOP_TIMEOUT):
+                os.killpg(job.pid, signal.SIGKILL)
+                left_running.append(job.args[:3])
+        assert not left_running, f"processes left running after SIGTERM: {left_running}"
+        for job, log in jobs:
+            self._check_output(job.args, log.read_text())
 
     def __enter__(self) -> Terminal:
         return self
