@@ -39,16 +39,12 @@ CAPABILITIES = {
     "runs, see [How incremental sync works](#how-incremental-sync-works).",
     "discover": "`--discover` prints the configured provider's streams and schemas, without a "
     "request to the API.",
-    "activate-version": "Declared by the SDK's defaults; the tap sends no ACTIVATE_VERSION "
-    "message, as no stream is reloaded in full.",
     "about": "`--about` (`--format json` or `markdown`) prints the capabilities and every "
     "setting with its title, default and description.",
     "stream-maps": "`stream_maps` and `stream_map_config` rename, filter, hash or drop streams "
     "and properties inside the tap (the SDK's stream maps).",
     "schema-flattening": "`flattening_enabled` and `flattening_max_depth` turn nested objects "
     "into properties of their own (`orderInformation__amountDetails__totalAmount`).",
-    "batch": "`batch_config` writes the `invoices` stream as BATCH files instead of RECORD "
-    "messages; the child streams stay RECORD messages.",
     "structured-logging": "A logging config named in `SINGER_SDK_LOG_CONFIG` can switch to the "
     "SDK's `StructuredFormatter`: one JSON object per log line.",
 }

@@ -8,11 +8,12 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.singerlib import Message
 from singer_sdk.streams import RESTStream
 
@@ -91,6 +92,18 @@ class TapInvoicing(Tap):
     package_name = "tap-invoicing"
     config_jsonschema = config_schema(list(PROVIDERS.values()))
     message_writer_class = WholeMessageWriter
+    capabilities: ClassVar = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+    """The SDK's defaults less ``batch`` (the children are written with each invoice, which a
+    batch file of invoices cannot carry) and ``activate-version`` (every stream is incremental,
+    and ACTIVATE_VERSION is only sent for full-table ones)."""
 
     def __init__(self, *, validate_config: bool = True, **kwargs: Any) -> None:
         """Settings are checked by ``discover_streams``, where the SDK first needs them, not by

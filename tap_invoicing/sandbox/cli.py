@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from tap_invoicing.sandbox.harness import EMULATORS, Sandbox
@@ -17,6 +15,9 @@ PROVIDER_OPTIONS: dict[str, tuple[str, ...]] = {
     "paypal": ("list_shape", "max_page", "token_lifetime"),
 }
 """The emulator options the CLI offers, per provider that has them."""
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+"""What stops the sandbox: a kill, or Ctrl-C."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,13 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.latency_jitter <= 1 or (args.shed_above is not None and args.shed_above < 1):
         parser.error("--latency-jitter must be within 0-1, --shed-above >= 1")
     options = _emulator_options(parser, args)
-    stopping = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    # Blocked before the server's threads start, which inherit the mask, so that the stop
+    # signal waits for sigwait below: a Python handler could run only once the main thread
+    # ran again, and a signal the kernel gave a server thread left it waiting for ever.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     sandbox = Sandbox(
         provider=args.provider,
         invoices=args.invoices,
@@ -131,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        stopping.wait()
+        signal.sigwait(STOP_SIGNALS)
     return 0
 
 
