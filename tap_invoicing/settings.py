@@ -79,10 +79,11 @@ def config_schema(providers: Sequence[Provider]) -> dict:
             th.DateTimeType,
             title="Start Date",
             description=(
-                "ISO 8601 date or date-time, e.g. 2024-01-01. cybersource: invoices whose latest "
-                "activity (newest history event) is earlier are not emitted; revolv3: the first "
-                "run lists the invoices last updated from then on (the API filters); paypal: not "
-                "applied. Unset: the whole account."
+                "ISO 8601 date or date-time, e.g. 2024-01-01. "
+                + "; ".join(
+                    f"{provider.name}: {provider.start_date_meaning}" for provider in providers
+                )
+                + ". Unset: the whole account."
             ),
         ),
         th.Property(

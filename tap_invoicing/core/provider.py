@@ -165,6 +165,9 @@ class Provider:
     children: tuple[ChildSpec, ...]
     max_page_size: int
     default_page_size: int
+    start_date_meaning: str
+    """What ``start_date`` does for this provider, a clause of the setting's description: "not
+    applied", "invoices whose latest activity is earlier are not emitted"."""
     default_max_requests_per_second: float | None = None
     """The request rate the API documents as its limit, if it documents one."""
     pacing_margin: float = 0.0

@@ -89,6 +89,9 @@ PROVIDER = Provider(
     ),
     max_page_size=100,
     default_page_size=100,
+    start_date_meaning=(
+        "the first run lists the invoices last updated from then on (the API filters)"
+    ),
     default_max_requests_per_second=DOCUMENTED_RATE,
     pacing_margin=0.1,
     extra_fields="extraFields",
