@@ -105,11 +105,7 @@ def config_schema(providers: Sequence[Provider]) -> dict:
             th.IntegerType,
             default=DEFAULT_MAX_LIST_PAGES,
             title="Max List Pages",
-            description=(
-                "revolv3 and paypal: the highest page number the API serves for one query, as "
-                "their references show. A list that needs more pages is read in smaller date "
-                "windows."
-            ),
+            description=_page_cap(providers),
         ),
         th.Property(
             "request_timeout",
@@ -170,6 +166,19 @@ def config_schema(providers: Sequence[Provider]) -> dict:
 def _one_of(providers: Sequence[Provider]) -> str:
     *others, last = [provider.name for provider in providers]
     return f"{', '.join(others)} or {last}"
+
+
+def _page_cap(providers: Sequence[Provider]) -> str:
+    """``max_list_pages``' description, naming the providers whose lists it caps."""
+    capped = [provider.name for provider in providers if provider.pages_capped]
+    if len(capped) > 1:
+        names, references = f"{', '.join(capped[:-1])} and {capped[-1]}", "their references show"
+    else:
+        names, references = "".join(capped) or "no provider", "its reference shows"
+    return (
+        f"{names}: the highest page number the API serves for one query, as {references}. A "
+        "list that needs more pages is read in smaller date windows."
+    )
 
 
 def _environments(provider: Provider) -> str:

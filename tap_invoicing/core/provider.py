@@ -179,3 +179,6 @@ class Provider:
     correlation_id_field: str | None = None
     """The field of the API's error bodies that identifies the failure to its support, logged
     with every retry and failure (PayPal's ``debug_id``)."""
+    pages_capped: bool = False
+    """Whether the API serves a list only up to some page number, so that the shared
+    ``max_list_pages`` setting applies to it (its description names these providers)."""

@@ -92,6 +92,7 @@ PROVIDER = Provider(
     start_date_meaning=(
         "the first run lists the invoices last updated from then on (the API filters)"
     ),
+    pages_capped=True,
     default_max_requests_per_second=DOCUMENTED_RATE,
     pacing_margin=0.1,
     extra_fields="extraFields",
