@@ -30,7 +30,7 @@ class InvoiceChildStream(ChildStreamHooks):
         self.spec = spec
         self._invoice_key = provider.invoice_key
         self._extra_fields = provider.extra_fields
-        super().__init__(tap, schema=load_schema(provider.name, spec.name), name=spec.name)
+        super().__init__(tap, schema=load_schema(provider, spec.name), name=spec.name)
         self.primary_keys = spec.primary_keys
 
     def write_records_of(self, invoice: Mapping) -> None:

@@ -110,7 +110,7 @@ class InvoicesStream(ParentStreamHooks, RequestMetricsHooks, InvoicingStream):
             tap,
             provider,
             name="invoices",
-            schema=load_schema(provider.name, "invoices"),
+            schema=load_schema(provider, "invoices"),
             path=self.api.list_path,
         )
         self.primary_keys = (provider.invoice_key,)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import logging
+    from pathlib import Path
 
     import requests
     from singer_sdk import typing as th
@@ -182,3 +183,6 @@ class Provider:
     pages_capped: bool = False
     """Whether the API serves a list only up to some page number, so that the shared
     ``max_list_pages`` setting applies to it (its description names these providers)."""
+    schemas_dir: Path | None = None
+    """Where its streams' JSON schemas are (``<stream>.json``); None: the tap's own
+    ``schemas/<name>/``."""

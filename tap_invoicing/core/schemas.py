@@ -7,6 +7,10 @@ import json
 from functools import cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tap_invoicing.core.provider import Provider
 
 
 def _schemas_root() -> Traversable:
@@ -21,7 +25,13 @@ def _schema_text(provider_name: str, stream_name: str) -> str:
     return (_schemas_root() / provider_name / f"{stream_name}.json").read_text(encoding="utf-8")
 
 
-def load_schema(provider_name: str, stream_name: str) -> dict:
-    """The JSON schema of one provider's stream, ``schemas/<provider>/<stream>.json`` (a fresh
-    copy each time: the SDK may change the one it is given)."""
-    return json.loads(_schema_text(provider_name, stream_name))
+def load_schema(provider: Provider, stream_name: str) -> dict[str, Any]:
+    """The JSON schema of one provider's stream, ``schemas/<provider>/<stream>.json`` or the
+    provider's own ``schemas_dir`` (a fresh copy each time: the SDK may change the one it is
+    given)."""
+    if provider.schemas_dir is None:
+        text = _schema_text(provider.name, stream_name)
+    else:
+        text = (provider.schemas_dir / f"{stream_name}.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
