@@ -9,12 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tap_invoicing.sandbox.harness import EMULATORS, Sandbox
-
-PROVIDER_OPTIONS: dict[str, tuple[str, ...]] = {
-    "revolv3": ("list_shape", "max_page"),
-    "paypal": ("list_shape", "max_page", "token_lifetime"),
-}
-"""The emulator options the CLI offers, per provider that has them."""
+from tap_invoicing.sandbox.options import EmulatorOption
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 """What stops the sandbox: a kill, or Ctrl-C."""
@@ -51,49 +46,54 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--write-config", type=Path, metavar="FILE", help="write a ready tap config JSON here"
     )
-    parser.add_argument(
-        "--list-shape",
-        choices=("summary", "full"),
-        help="revolv3, paypal: list items as documented summaries (default) or full invoices",
-    )
-    parser.add_argument(
-        "--max-page",
-        type=int,
-        metavar="N",
-        help="revolv3, paypal: the highest page number the list serves (default 1000)",
-    )
-    parser.add_argument(
-        "--token-lifetime",
-        type=float,
-        metavar="SECONDS",
-        help="paypal only: how long an access token works (default 32400)",
-    )
+    for option, providers in _offered_options().values():
+        parser.add_argument(
+            option.flag,
+            type=option.type,
+            choices=option.choices,
+            metavar=option.metavar,
+            help=f"{_taken_by(providers)}: {option.help}",
+        )
     return parser
+
+
+def _offered_options() -> dict[str, tuple[EmulatorOption, list[str]]]:
+    """Every option an emulator takes (its class's ``cli_options``), by name, in the order the
+    emulators list them, with the providers that take it."""
+    offered: dict[str, tuple[EmulatorOption, list[str]]] = {}
+    for provider, emulator in EMULATORS.items():
+        for option in emulator.cli_options:
+            known, providers = offered.setdefault(option.name, (option, []))
+            if known != option:
+                msg = f"{option.flag}: the {providers[0]} and {provider} emulators differ on it"
+                raise ValueError(msg)
+            providers.append(provider)
+    return offered
+
+
+def _taken_by(providers: list[str]) -> str:
+    """``revolv3, paypal``, or ``paypal only``."""
+    return ", ".join(providers) if len(providers) > 1 else f"{providers[0]} only"
 
 
 def _emulator_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
     """The provider options given on the command line; refuses those the provider lacks."""
-    offered = {name for names in PROVIDER_OPTIONS.values() for name in names}
+    offered = _offered_options()
     given = {name: getattr(args, name) for name in sorted(offered)}
     given = {name: value for name, value in given.items() if value is not None}
-    refused = set(given) - set(PROVIDER_OPTIONS.get(args.provider, ()))
+    refused = set(given) - {option.name for option in EMULATORS[args.provider].cli_options}
     if refused:
         offers = "; ".join(
-            f"{provider} options: {', '.join(_flag(name) for name in names)}"
-            for provider, names in PROVIDER_OPTIONS.items()
+            f"{provider} options: {', '.join(option.flag for option in emulator.cli_options)}"
+            for provider, emulator in EMULATORS.items()
+            if emulator.cli_options
         )
-        refused_flags = ", ".join(_flag(name) for name in sorted(refused))
+        refused_flags = ", ".join(offered[name][0].flag for name in sorted(refused))
         parser.error(f"{args.provider} takes no {refused_flags} ({offers})")
-    if given.get("max_page", 1) < 1:
-        parser.error("--max-page must be >= 1")
-    if given.get("token_lifetime", 1) <= 0:
-        parser.error("--token-lifetime must be > 0")
+    for option, _ in offered.values():
+        if option.name in given and not option.valid(given[option.name]):
+            parser.error(f"{option.flag} {option.requirement}")
     return given
-
-
-def _flag(option: str) -> str:
-    """The command-line flag of an emulator option."""
-    return "--" + option.replace("_", "-")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +22,7 @@ from tap_invoicing.sandbox.revolv3 import Revolv3Emulator
 from tap_invoicing.sandbox.server import SandboxHTTPServer
 
 HOST = "127.0.0.1"
-EMULATORS: dict[str, Callable[..., Emulator]] = {
+EMULATORS: dict[str, type[Emulator]] = {
     "cybersource": CyberSourceEmulator,
     "revolv3": Revolv3Emulator,
     "paypal": PayPalEmulator,

@@ -7,16 +7,18 @@ import copy
 import random
 import re
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from tap_invoicing.sandbox.cybersource import lifecycle
 from tap_invoicing.sandbox.cybersource.data import STATUSES, InvoiceFactory
 from tap_invoicing.sandbox.cybersource.record import StoredInvoice, created_date
 from tap_invoicing.sandbox.cybersource.signature import Credentials, SignatureVerifier
+from tap_invoicing.sandbox.options import EmulatorOption
 from tap_invoicing.sandbox.provider import ActionNotAllowedError
 from tap_invoicing.sandbox.ratelimit import RateLimit
 from tap_invoicing.sandbox.server import ApiRequest, ApiResponse, RouteInfo, json_response
@@ -71,6 +73,14 @@ class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
     name = "cybersource"
     rate_limits: tuple[RateLimit, ...] = ()
     """CyberSource publishes no rate limits for invoicing (api-notes section 6)."""
+    cli_options: ClassVar[tuple[EmulatorOption, ...]] = ()
+    secret_patterns: ClassVar[tuple[re.Pattern[str], ...]] = (re.compile('signature="'),)
+    """An HTTP Signature header's signature (recomputed per request, so found by its look)."""
+
+    @staticmethod
+    def credentials_for_seed(seed: int) -> tuple[str, ...]:
+        """The merchant id, key id and shared secret the sandbox accepts with ``seed``."""
+        return tuple(asdict(Credentials.for_seed(seed)).values())
 
     def __init__(self, *, invoices: int, seed: int) -> None:
         self.credentials = Credentials.for_seed(seed)

@@ -7,6 +7,7 @@ import base64
 import binascii
 import hmac
 import random
+import re
 import secrets
 import string
 import threading
@@ -14,12 +15,30 @@ import time
 from dataclasses import dataclass, field
 from email.message import Message
 
+from tap_invoicing.sandbox.options import EmulatorOption
+
 CREDENTIAL_LENGTH = 80
 CREDENTIAL_ALPHABET = string.ascii_letters + string.digits + "-_"
 """Client ids and secrets look like 80 base64url characters, as PayPal's do."""
 TOKEN_PREFIX = "A21AA"  # noqa: S105  (the look of a token, not one)
 TOKEN_TAIL = 92
 """Access tokens look like PayPal's: ``A21AA`` and some 90 more base64url characters."""
+ACCESS_TOKEN = re.compile(rf"{TOKEN_PREFIX}[A-Za-z0-9_-]{{20,}}")
+"""An access token of this sandbox, found by its look (each one is random)."""
+
+
+def _positive(value: float) -> bool:
+    return value > 0
+
+
+TOKEN_LIFETIME = EmulatorOption(
+    "token_lifetime",
+    "how long an access token works (default 32400)",
+    type=float,
+    metavar="SECONDS",
+    valid=_positive,
+    requirement="must be > 0",
+)
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,23 @@ import math
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, unquote, urlencode
 
 from tap_invoicing.sandbox.fakedata import shuffle_key
+from tap_invoicing.sandbox.options import LIST_SHAPE, MAX_PAGE, EmulatorOption
 from tap_invoicing.sandbox.paypal import lifecycle
-from tap_invoicing.sandbox.paypal.auth import Credentials, TokenIssuer, bearer_token
+from tap_invoicing.sandbox.paypal.auth import (
+    ACCESS_TOKEN,
+    TOKEN_LIFETIME,
+    Credentials,
+    TokenIssuer,
+    bearer_token,
+)
 from tap_invoicing.sandbox.paypal.data import STATUSES, InvoiceFactory
 from tap_invoicing.sandbox.paypal.query import (
     Paging,
@@ -145,6 +153,13 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
     """
 
     name = "paypal"
+    cli_options: ClassVar[tuple[EmulatorOption, ...]] = (LIST_SHAPE, MAX_PAGE, TOKEN_LIFETIME)
+    secret_patterns: ClassVar[tuple[re.Pattern[str], ...]] = (ACCESS_TOKEN,)
+
+    @staticmethod
+    def credentials_for_seed(seed: int) -> tuple[str, ...]:
+        """The client id and secret the sandbox accepts with ``seed``."""
+        return tuple(asdict(Credentials.for_seed(seed)).values())
 
     def __init__(
         self,

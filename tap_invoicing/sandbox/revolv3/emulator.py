@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import unquote
 
 from tap_invoicing.sandbox.fakedata import shuffle_key, to_amount
+from tap_invoicing.sandbox.options import LIST_SHAPE, MAX_PAGE, EmulatorOption
 from tap_invoicing.sandbox.ratelimit import RateLimit
 from tap_invoicing.sandbox.revolv3 import lifecycle
 from tap_invoicing.sandbox.revolv3.auth import Credentials
@@ -76,6 +78,13 @@ class Revolv3Emulator(StoredInvoices[StoredInvoice]):
     """
 
     name = "revolv3"
+    cli_options: ClassVar[tuple[EmulatorOption, ...]] = (LIST_SHAPE, MAX_PAGE)
+    secret_patterns: ClassVar[tuple[re.Pattern[str], ...]] = ()
+
+    @staticmethod
+    def credentials_for_seed(seed: int) -> tuple[str, ...]:
+        """The static token the sandbox accepts with ``seed``."""
+        return tuple(asdict(Credentials.for_seed(seed)).values())
 
     def __init__(
         self,
