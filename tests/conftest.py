@@ -1,7 +1,8 @@
 """Fixtures: a fresh sandbox per test, runners for the real tap, and a watch for leaked secrets.
 
 Every test's captured output (logs at DEBUG level included) and every tap output the runners
-see is searched for the credentials the tests use: a leak fails the test that printed it.
+see is searched for the credentials the tests use: a leak fails the test that printed it. What to
+look for comes from the sandbox's registry of emulators, so a new one is watched by registering it.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tap_invoicing.sandbox import Sandbox
-from tap_invoicing.sandbox.cybersource.signature import Credentials
-from tap_invoicing.sandbox.paypal.auth import TOKEN_PREFIX
-from tap_invoicing.sandbox.paypal.auth import Credentials as PayPalCredentials
-from tap_invoicing.sandbox.revolv3.auth import Credentials as Revolv3Credentials
+from tap_invoicing.sandbox.harness import EMULATORS
 from tap_invoicing.tap import TapInvoicing
+
+if TYPE_CHECKING:
+    from tap_invoicing.sandbox.provider import Emulator
 
 pytest_plugins = ["tests.warehouse"]
 """The ``postgres`` and ``warehouse`` fixtures, registered once here so ONE PostgreSQL cluster
@@ -40,32 +42,35 @@ WRONG_SECRET = base64.b64encode(b"not the sandbox's shared secret").decode()
 """A well-formed secret the sandbox refuses; it must not be printed either."""
 
 WRONG_TOKEN = "r3st_not_the_sandbox_token_0000"
-"""A Revolv3 token the sandbox refuses; it must not be printed either."""
+"""A static token the sandbox refuses; it must not be printed either."""
 
-SECRETS = {
-    value
-    for seed in range(100)
-    for value in (
-        Credentials.for_seed(seed).merchant_id,
-        Credentials.for_seed(seed).merchant_key_id,
-        Credentials.for_seed(seed).merchant_secret_key,
-        Revolv3Credentials.for_seed(seed).static_token,
-        PayPalCredentials.for_seed(seed).client_id,
-        PayPalCredentials.for_seed(seed).client_secret,
-    )
-} | {WRONG_SECRET, WRONG_TOKEN}
-"""The sandbox credentials of every provider and seed the tests use (seeds are small numbers)."""
+SEEDS = range(100)
+"""The seeds the tests use (small numbers): each emulator's credentials for all of them are
+watched."""
 
 
-BEARER_TOKEN = re.compile(rf"{TOKEN_PREFIX}[A-Za-z0-9_-]{{20,}}")
-"""An access token of the PayPal sandbox (each is random, so it is recognised by its look)."""
+@cache
+def watched(
+    emulators: tuple[type[Emulator], ...],
+) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    """The credentials of these emulators for every seed (and the wrong ones the tests try), and
+    the look of the secrets they make while serving (signatures, access tokens)."""
+    values = {
+        value
+        for emulator in emulators
+        for seed in SEEDS
+        for value in emulator.credentials_for_seed(seed)
+    }
+    patterns = tuple(pattern for emulator in emulators for pattern in emulator.secret_patterns)
+    return frozenset(values | {WRONG_SECRET, WRONG_TOKEN}), patterns
 
 
 def secrets_in(text: str) -> set[str]:
-    """Credentials, a signature header or an access token found in some output."""
-    found = {secret for secret in SECRETS if secret in text}
-    found |= set(BEARER_TOKEN.findall(text))
-    return found | ({'signature="'} if 'signature="' in text else set())
+    """Credentials, or secrets made while serving, of every registered emulator found in some
+    output."""
+    values, patterns = watched(tuple(EMULATORS.values()))
+    found = {secret for secret in values if secret in text}
+    return found | {match[0] for pattern in patterns for match in pattern.finditer(text)}
 
 
 def no_waiting(self: object) -> Iterator[float]:
