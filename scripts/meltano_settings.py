@@ -1,7 +1,10 @@
 """Writes the tap's Meltano settings from its own settings schema, so that ``meltano config list``
-says what ``tap-invoicing --about`` says: meltano.yml's generated block (the ``tap-invoicing``
-extractor's ``settings`` and ``settings_group_validation``) and meltano-plugin.yml, the plugin
+says what ``tap-invoicing --about`` says: meltano.yml's generated blocks (the ``tap-invoicing``
+extractor's ``settings`` and ``settings_group_validation``; its label, description and keywords,
+which name the providers; one extractor per provider) and meltano-plugin.yml, the plugin
 definition another Meltano project adds with ``meltano add extractor tap-invoicing --from-ref``.
+Everything that names a provider comes from the provider registry, so a new provider is added to
+both files by running this again.
 
     .venv/bin/python scripts/meltano_settings.py --write   # rewrite both files
     .venv/bin/python scripts/meltano_settings.py           # exit 1 naming those that differ
@@ -14,9 +17,9 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -31,6 +34,8 @@ BEGIN = "    # Generated from the tap's settings schema by scripts/meltano_setti
 END = "    # End of the generated settings.\n"
 INDENT = "    "
 """The generated keys sit in the extractor's mapping, four spaces in (Meltano's own layout)."""
+KEYWORDS = ("meltano_sdk", "invoicing", "payments")
+"""The extractor's keywords before the providers' names."""
 
 PROJECT_ONLY = ("config", "select", "metadata")
 """Keys of this project's extractor that belong to this project, not to the plugin definition."""
@@ -103,6 +108,45 @@ def meltano_setting(name: str, definition: Mapping[str, Any], labels: Mapping) -
     return setting
 
 
+def and_list(names: list[str]) -> str:
+    """``A, B and C``."""
+    *others, last = names
+    return f"{', '.join(others)} and {last}" if others else last
+
+
+def generated_about() -> dict[str, Any]:
+    """The extractor's label, description and keywords, naming each provider."""
+    labels = [provider.label for provider in PROVIDERS.values()]
+    return {
+        "label": f"Invoicing ({', '.join(labels)})",
+        "description": (
+            "Invoices with their line items, history, payment attempts, payments and refunds "
+            f"from the {and_list(labels)} invoicing APIs; exact amounts, incremental runs."
+        ),
+        "keywords": [*KEYWORDS, *PROVIDERS],
+    }
+
+
+def generated_extractors(current: object) -> list[dict[str, Any]]:
+    """One extractor per provider, inheriting the tap's, with what the project gave each in the
+    ``current`` block (its other settings, select, metadata); extractors of providers no longer
+    registered are left out."""
+    given = {entry["name"]: entry for entry in current} if isinstance(current, list) else {}
+    extractors: list[dict[str, Any]] = []
+    for provider in PROVIDERS:
+        name = f"{EXTRACTOR}--{provider}"
+        own = given.get(name, {})
+        extractor = {
+            "name": name,
+            "inherit_from": EXTRACTOR,
+            "config": {**own.get("config", {}), "provider": provider},
+        }
+        extractors.append(
+            extractor | {key: value for key, value in own.items() if key not in extractor}
+        )
+    return extractors
+
+
 def generated_settings() -> dict[str, Any]:
     """The generated part of the extractor's definition."""
     labels = option_labels()
@@ -120,15 +164,62 @@ def dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+class Block(NamedTuple):
+    """A generated part of meltano.yml: the lines between two marker lines (each a whole line,
+    indented as the block is), made anew from ``data``. (A NamedTuple: a dataclass needs its
+    module in ``sys.modules``, and the tests load this script without putting it there.)"""
+
+    begin: str
+    end: str
+    indent: str
+    data: Callable[[object], Any]
+    """The block's data, from what the block holds now (parsed)."""
+
+    def rewrite(self, meltano_yml: str) -> str:
+        """meltano.yml with this block made anew."""
+        start = _line_at(meltano_yml, self.begin)
+        stop = _line_at(meltano_yml, self.end, after=max(start, 0))
+        if start < 0 or stop < 0:
+            msg = f"meltano.yml: a generated block's markers are missing ({self.begin.strip()!r})"
+            raise SystemExit(msg)
+        start += len(self.begin)
+        data = self.data(yaml.safe_load(meltano_yml[start:stop]))
+        lines = "".join(f"{self.indent}{line}\n" for line in dump(data).splitlines())
+        return meltano_yml[:start] + lines + meltano_yml[stop:]
+
+
+def _line_at(text: str, line: str, after: int = 0) -> int:
+    """Where ``line`` stands as a whole line of ``text`` (from ``after``), or -1."""
+    if text.startswith(line, after):
+        return after
+    found = text.find("\n" + line, after)
+    return found + 1 if found >= 0 else -1
+
+
+BLOCKS = (
+    Block(
+        f"{INDENT}# Generated from the provider registry by scripts/meltano_settings.py --write:\n",
+        f"{INDENT}# End of the generated description.\n",
+        INDENT,
+        lambda current: generated_about(),
+    ),
+    Block(BEGIN, END, INDENT, lambda current: generated_settings()),
+    Block(
+        "  # Generated from the provider registry by scripts/meltano_settings.py --write:\n",
+        "  # End of the generated extractors.\n",
+        "  ",
+        generated_extractors,
+    ),
+)
+"""meltano.yml's generated blocks: the extractor's description, its settings (in its mapping),
+and one extractor per provider (in the list of extractors)."""
+
+
 def with_generated_block(meltano_yml: str) -> str:
-    """meltano.yml with the text between the markers replaced by the generated settings."""
-    head, begin, rest = meltano_yml.partition(BEGIN)
-    _, end, tail = rest.partition(END)
-    if not (begin and end):
-        msg = f"meltano.yml: the generated settings' markers are missing ({BEGIN.strip()!r})"
-        raise SystemExit(msg)
-    block = "".join(f"{INDENT}{line}\n" for line in dump(generated_settings()).splitlines())
-    return head + BEGIN + block + END + tail
+    """meltano.yml with the text between each block's markers made anew."""
+    for block in BLOCKS:
+        meltano_yml = block.rewrite(meltano_yml)
+    return meltano_yml
 
 
 def extractor(project: Mapping, name: str) -> dict:

@@ -65,6 +65,21 @@ def test_a_changed_setting_makes_both_files_stale(generator, monkeypatch):
     assert generator.stale_files() == ["meltano.yml", "meltano-plugin.yml"]
 
 
+def test_each_providers_extractor_keeps_what_the_project_gave_it(generator):
+    text = (ROOT / "meltano.yml").read_text()
+    given = text.replace(
+        "      provider: revolv3\n",
+        "      provider: revolv3\n      base_url: http://127.0.0.1:8124\n",
+    )
+    assert given != text
+    rewritten = yaml.safe_load(generator.with_generated_block(given))
+    revolv3 = generator.extractor(rewritten, "tap-invoicing--revolv3")
+    assert revolv3["config"] == {"provider": "revolv3", "base_url": "http://127.0.0.1:8124"}
+    project = yaml.safe_load(text)
+    for name in ("tap-invoicing--cybersource", "tap-invoicing--cybersource-2"):
+        assert generator.extractor(rewritten, name) == generator.extractor(project, name)
+
+
 def test_meltano_is_told_the_capabilities_and_settings_the_tap_reports():
     about = run_cli("--about", "--format", "json")
     assert about.returncode == 0, about.stderr[-2000:]
