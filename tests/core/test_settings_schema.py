@@ -13,9 +13,7 @@ import pytest
 
 from tap_invoicing.providers import PROVIDERS
 from tap_invoicing.providers.revolv3.api import Revolv3Api
-from tap_invoicing.sandbox.cybersource.signature import Credentials
-from tap_invoicing.sandbox.paypal.auth import Credentials as PayPalCredentials
-from tap_invoicing.sandbox.revolv3.auth import Credentials as Revolv3Credentials
+from tap_invoicing.sandbox.harness import EMULATORS
 from tap_invoicing.settings import (
     check_settings,
     config_schema,
@@ -29,20 +27,14 @@ from tests.conftest import run_cli
 OWN_SETTINGS = config_schema(list(PROVIDERS.values()))["properties"]
 """The tap's settings, without the SDK's standard ones."""
 
-CREDENTIALS = {
-    "cybersource": Credentials.for_seed(1),
-    "revolv3": Revolv3Credentials.for_seed(1),
-    "paypal": PayPalCredentials.for_seed(1),
-}
-
 
 def minimal_config(provider_name: str) -> dict:
     """The provider and its credentials, nothing else: every other setting is left unset."""
     provider = PROVIDERS[provider_name]
-    credentials = CREDENTIALS[provider_name]
+    credentials = EMULATORS[provider_name](invoices=0, seed=1).config()
     return {
         "provider": provider_name,
-        **{name: getattr(credentials, name) for name in provider.credential_settings},
+        **{name: credentials[name] for name in provider.credential_settings},
     }
 
 
