@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import unquote
 
 from tap_invoicing.sandbox.fakedata import shuffle_key, to_amount
@@ -319,4 +319,4 @@ def _matches(invoice: StoredInvoice, query: ListQuery) -> bool:
 
 def _number(invoice: StoredInvoice) -> int:
     """The invoice id as the number it is on the wire."""
-    return invoice.detail["invoiceId"]
+    return cast("int", invoice.detail["invoiceId"])
