@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tap_invoicing.core.run_settings import AUTO
 from tap_invoicing.providers.paypal.api import changes_unseen
 from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.sandbox.paypal import PayPalEmulator
-from tap_invoicing.settings import AUTO
 
 TAP = str(Path(sys.executable).parent / "tap-invoicing")
 OPEN = ("SENT", "UNPAID")
