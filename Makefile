@@ -71,6 +71,7 @@ demo: $(VENV)/.installed $(TARGET_VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: lint $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed \
 	$(MELTANO_VENV)/.installed postgres-server $(AIRFLOW_VENV)/.installed

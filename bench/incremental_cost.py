@@ -16,15 +16,17 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tap_invoicing.core.plans.open_invoices import OpenInvoiceFilter, id_digest
 from tap_invoicing.sandbox import Sandbox
+from tap_invoicing.sandbox.cybersource import CyberSourceEmulator
 
 TAP = str(Path(sys.executable).parent / "tap-invoicing")
 CLOSED = {"PAID", "CANCELED"}
 
 
-def run_tap(config: Path, state: dict | None, tmp: str) -> dict:
+def run_tap(config: Path, state: dict[str, Any] | None, tmp: str) -> dict[str, Any]:
     """The final STATE of one real run."""
     arguments = [TAP, "--config", str(config)]
     if state is not None:
@@ -32,17 +34,22 @@ def run_tap(config: Path, state: dict | None, tmp: str) -> dict:
         state_path.write_text(json.dumps(state))
         arguments += ["--state", str(state_path)]
     output = subprocess.run(arguments, capture_output=True, text=True, check=True).stdout
-    return [json.loads(line)["value"] for line in output.splitlines() if '"STATE"' in line][-1]
+    states: list[dict[str, Any]] = [
+        json.loads(line)["value"] for line in output.splitlines() if '"STATE"' in line
+    ]
+    return states[-1]
 
 
 def incremental(invoices: int) -> tuple[int, int, int]:
     """(detail requests of the second run, details it needed, state bytes)."""
     with Sandbox(invoices=invoices, seed=5) as sandbox, tempfile.TemporaryDirectory() as tmp:
-        sandbox.api.add(10, status="SENT")
+        api = sandbox.api
+        assert isinstance(api, CyberSourceEmulator)
+        api.add(10, status="SENT")
         config = sandbox.write_config(Path(tmp) / "config.json")
         state = run_tap(config, None, tmp)
         was_open = {i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] not in CLOSED}
-        new = sandbox.api.add(10, status="SENT")
+        new = api.add(10, status="SENT")
         sandbox.clear_requests()
         final = run_tap(config, state, tmp)
         return len(sandbox.detail_requests()), len(was_open | set(new)), len(json.dumps(final))

@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tap_invoicing
 from tap_invoicing.sandbox import Sandbox
@@ -50,7 +51,7 @@ def cpu_of_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(config: dict, workdir: Path) -> Run:
+def run(config: dict[str, Any], workdir: Path) -> Run:
     """Run the tap to completion; its CPU seconds as the kernel counted them."""
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")

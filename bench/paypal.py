@@ -22,16 +22,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from tap_invoicing.core.run_settings import AUTO
 from tap_invoicing.providers.paypal.api import changes_unseen
 from tap_invoicing.sandbox import Sandbox
-from tap_invoicing.settings import AUTO
+from tap_invoicing.sandbox.paypal import PayPalEmulator
 
 TAP = str(Path(sys.executable).parent / "tap-invoicing")
 OPEN = ("SENT", "UNPAID")
 
 
-def run_tap(config: Path, state: dict | None, tmp: Path) -> tuple[float, dict]:
+def run_tap(config: Path, state: dict[str, Any] | None, tmp: Path) -> tuple[float, dict[str, Any]]:
     """One real run: its wall time and its last STATE."""
     command = [TAP, "--config", str(config)]
     if state is not None:
@@ -42,7 +44,9 @@ def run_tap(config: Path, state: dict | None, tmp: Path) -> tuple[float, dict]:
         command, capture_output=True, text=True, check=True, timeout=1800
     ).stdout
     wall = time.monotonic() - started
-    states = [json.loads(line)["value"] for line in output.splitlines() if '"STATE"' in line]
+    states: list[dict[str, Any]] = [
+        json.loads(line)["value"] for line in output.splitlines() if '"STATE"' in line
+    ]
     return wall, states[-1]
 
 
@@ -74,11 +78,13 @@ def main() -> None:
                     statuses = {i: sandbox.invoice(i)["status"] for i in sandbox.invoice_ids()}
                     unpaid = [i for i, status in statuses.items() if status in OPEN]
                     paid = [i for i, status in statuses.items() if status == "PAID"]
+                    api = sandbox.api
+                    assert isinstance(api, PayPalEmulator)
                     for invoice_id in unpaid[:5]:
-                        sandbox.api.pay(invoice_id)
-                    sandbox.api.refund(paid[0])
-                    sandbox.api.cancel(unpaid[5])
-                    sandbox.api.add(5)
+                        api.pay(invoice_id)
+                    api.refund(paid[0])
+                    api.cancel(unpaid[5])
+                    api.add(5)
                     sandbox.clear_requests()
                     run_tap(config, state, tmp)
                     incremental = counts(sandbox)

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tap_invoicing.sandbox import Sandbox
 
@@ -28,7 +29,7 @@ TAP = str(Path(sys.executable).parent / "tap-invoicing")
 DOCUMENTED_RATE = 20.0
 
 
-def run(shape: str, invoices: int, latency_ms: float) -> dict:
+def run(shape: str, invoices: int, latency_ms: float) -> dict[str, Any]:
     """One default run against a fresh sandbox with this list shape."""
     with (
         Sandbox(

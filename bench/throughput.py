@@ -33,6 +33,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tap_invoicing
 from tap_invoicing.sandbox import Sandbox
@@ -74,7 +75,7 @@ class Run:
         return f"{self.refused / self.requests:.1%}"
 
 
-def peak_rss_mb(process: subprocess.Popen, peak: list[float]) -> None:
+def peak_rss_mb(process: subprocess.Popen[bytes], peak: list[float]) -> None:
     """Follow a process's peak resident memory (VmHWM) until it exits.
 
     Read from /proc because ``wait4``'s ru_maxrss would also count the pages the child shared
@@ -89,7 +90,7 @@ def peak_rss_mb(process: subprocess.Popen, peak: list[float]) -> None:
         time.sleep(0.02)
 
 
-def run(command: list[str], sandbox: Sandbox, config: dict, workdir: Path) -> Run:
+def run(command: list[str], sandbox: Sandbox, config: dict[str, Any], workdir: Path) -> Run:
     """Run a client to completion against the sandbox; wall time, requests and peak RSS."""
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
@@ -117,7 +118,7 @@ def run(command: list[str], sandbox: Sandbox, config: dict, workdir: Path) -> Ru
 
 
 def median_run(
-    command: list[str], sandbox: Sandbox, config: dict, workdir: Path, repeat: int
+    command: list[str], sandbox: Sandbox, config: dict[str, Any], workdir: Path, repeat: int
 ) -> Run:
     """The run with the median wall time of ``repeat``."""
     runs = sorted(

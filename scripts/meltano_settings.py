@@ -53,7 +53,7 @@ cannot write into the tap's config file (not JSON serializable); fractions go th
 ``--config`` file."""
 
 
-def settings_schema() -> dict:
+def settings_schema() -> dict[str, Any]:
     """The settings schema ``--about`` prints: the tap's own and the SDK's built-in ones."""
     schema = copy.deepcopy(TapInvoicing.config_jsonschema)
     TapInvoicing.append_builtin_config(schema)
@@ -87,7 +87,9 @@ def kind(definition: Mapping[str, Any]) -> str:
     return KINDS[types[0]]
 
 
-def meltano_setting(name: str, definition: Mapping[str, Any], labels: Mapping) -> dict:
+def meltano_setting(
+    name: str, definition: Mapping[str, Any], labels: Mapping[str, dict[str, str]]
+) -> dict[str, Any]:
     """One entry of Meltano's ``settings``: label (the schema's title), description, kind,
     default value, whether it is secret, and its options."""
     setting: dict[str, Any] = {"name": name}
@@ -222,7 +224,7 @@ def with_generated_block(meltano_yml: str) -> str:
     return meltano_yml
 
 
-def extractor(project: Mapping, name: str) -> dict:
+def extractor(project: Mapping[str, Any], name: str) -> dict[str, Any]:
     """One extractor of a parsed meltano.yml."""
     return next(plugin for plugin in project["plugins"]["extractors"] if plugin["name"] == name)
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from singer_sdk.exceptions import FatalAPIError
-
 
 class TapInvoicingError(Exception):
     """An expected failure: the message alone tells the user what to fix."""
 
 
-class RequestRefusedError(TapInvoicingError, FatalAPIError):
+class RequestRefusedError(TapInvoicingError):
     """The API refused one request (a 4xx other than 404, 408 and 429): retrying cannot help.
 
     On an invoice's detail it is that invoice's problem; on the list it ends the run.

@@ -9,35 +9,34 @@ from __future__ import annotations
 import difflib
 import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from jsonschema.validators import validator_for
 from singer_sdk import typing as th
 
-from tap_invoicing.core.concurrency import AdaptiveLimit, ConcurrencyLimit, FixedLimit
 from tap_invoicing.core.dates import parse_time
+from tap_invoicing.core.run_settings import (
+    AUTO,
+    DEFAULT_MAX_LIST_PAGES,
+    DEFAULT_MAX_WORKERS_CEILING,
+    DEFAULT_REQUEST_TIMEOUT,
+    fixed_workers,
+)
 
 if TYPE_CHECKING:
     from tap_invoicing.core.provider import Provider
 
-DEFAULT_MAX_WORKERS_CEILING = 64
 MAX_WORKERS = 256
 """The most requests at once either setting allows: past it, a run is limited by this machine's
 CPU, not by round trips."""
 MAX_REQUESTS_PER_SECOND = 1000
-DEFAULT_MAX_LIST_PAGES = 1000
-"""The page cap the Revolv3 reference shows and PayPal documents (``1 <= page <= 1000``)."""
-AUTO = "auto"
-"""``max_workers``' default: adapt the concurrency while the run goes."""
-DEFAULT_REQUEST_TIMEOUT = 60
-"""Seconds: a silent server costs a minute, not the SDK's 5 minutes."""
 MAX_REQUEST_TIMEOUT = 3600
 MIN_REQUESTS_PER_SECOND = 0.01
 """One request per 100 s: any slower and an ordinary account takes days, which is a typo."""
 
 
-def config_schema(providers: Sequence[Provider]) -> dict:
+def config_schema(providers: Sequence[Provider]) -> dict[str, Any]:
     """Settings shared by every provider, then each provider's own.
 
     The SDK fills a schema ``default`` into the config the tap reads, so only settings whose
@@ -229,22 +228,11 @@ def _check_start_date(value: object) -> list[str]:
     return []
 
 
-def _fixed_workers(value: object) -> int | None:
-    """A fixed ``max_workers``: an integer, or one written as text (Meltano passes strings)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _check_workers(config: Mapping) -> list[str]:
+def _check_workers(config: Mapping[str, Any]) -> list[str]:
     errors = []
     workers = config.get("max_workers")
     if workers is not None and workers != AUTO:
-        fixed = _fixed_workers(workers)
+        fixed = fixed_workers(workers)
         if fixed is None or not 1 <= fixed <= MAX_WORKERS:
             errors.append(f"max_workers: must be auto or a whole number from 1 to {MAX_WORKERS}")
     ceiling = config.get("max_workers_ceiling")
@@ -253,10 +241,10 @@ def _check_workers(config: Mapping) -> list[str]:
     return errors
 
 
-def check_settings(config: Mapping, providers: Mapping[str, Provider]) -> list[str]:
+def check_settings(config: Mapping[str, Any], providers: Mapping[str, Provider]) -> list[str]:
     """Cross-field checks, one line per problem, each naming its setting; never echoes secrets."""
     provider_name = config.get("provider")
-    if provider_name not in providers:
+    if not isinstance(provider_name, str) or provider_name not in providers:
         return [f"provider: must be one of {', '.join(providers)}"]
     provider = providers[provider_name]
     errors: list[str] = []
@@ -292,41 +280,7 @@ def check_settings(config: Mapping, providers: Mapping[str, Provider]) -> list[s
     return errors
 
 
-def api_root(config: Mapping, provider: Provider) -> str:
-    """The API root URL: the override when set, else the environment's host."""
-    if config.get("base_url"):
-        return str(config["base_url"]).rstrip("/")
-    return provider.environments[config.get("environment", provider.default_environment)]
-
-
-def max_list_pages(config: Mapping) -> int:
-    """The ``max_list_pages`` setting, else the documented cap."""
-    return int(config.get("max_list_pages") or DEFAULT_MAX_LIST_PAGES)
-
-
-def concurrency_limit(config: Mapping) -> ConcurrencyLimit:
-    """``max_workers``: a fixed pool for a number, else (``auto``, the default) a limit that
-    adapts up to ``max_workers_ceiling``."""
-    fixed = _fixed_workers(config.get("max_workers", AUTO))
-    if fixed is not None:
-        return FixedLimit(fixed)
-    ceiling = config.get("max_workers_ceiling") or DEFAULT_MAX_WORKERS_CEILING
-    return AdaptiveLimit(ceiling=int(ceiling))
-
-
-def request_timeout(config: Mapping) -> float:
-    """The ``request_timeout`` setting, else the default."""
-    return float(config.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
-
-
-def max_requests_per_second(config: Mapping, provider: Provider) -> float | None:
-    """The ``max_requests_per_second`` setting, else the limit the provider documents."""
-    if config.get("max_requests_per_second") is not None:
-        return float(config["max_requests_per_second"])
-    return provider.default_max_requests_per_second
-
-
-def schema_errors(config: Mapping, schema: Mapping) -> list[str]:
+def schema_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """Where the settings depart from their JSON schema: one line each, naming the setting and
     what it must be, never its value (a wrongly typed credential is still a credential)."""
     validator = validator_for(schema)(schema)
@@ -348,7 +302,7 @@ def _describe(error: object) -> str:
     return f"{path}: is not valid ({kind} {expected})"
 
 
-def unknown_settings(config: Mapping, schema: Mapping) -> Iterator[str]:
+def unknown_settings(config: Mapping[str, Any], schema: Mapping[str, Any]) -> Iterator[str]:
     """A warning for each setting the tap does not know (a typo is otherwise silently ignored),
     naming the closest known one."""
     known = list(schema.get("properties", {}))
@@ -358,7 +312,9 @@ def unknown_settings(config: Mapping, schema: Mapping) -> Iterator[str]:
         yield f"Unknown setting '{name}' ignored{hint}"
 
 
-def environment_errors(schema: Mapping, environ: Mapping[str, str], prefix: str) -> list[str]:
+def environment_errors(
+    schema: Mapping[str, Any], environ: Mapping[str, str], prefix: str
+) -> list[str]:
     """Environment settings (``--config ENV``) that cannot be read as their type; the SDK would
     answer them with a traceback."""
     errors = []

@@ -15,10 +15,10 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.singerlib import Message
-from singer_sdk.streams import RESTStream
+from typing_extensions import override
 
-from tap_invoicing.core.children import InvoiceChildStream
-from tap_invoicing.core.engine import InvoicesStream
+from tap_invoicing.core.run_settings import RunSettings
+from tap_invoicing.core.sdk import discovered_streams
 from tap_invoicing.errors import TapInvoicingError
 from tap_invoicing.providers import PROVIDERS
 from tap_invoicing.settings import (
@@ -75,6 +75,7 @@ class WholeMessageWriter(MsgSpecWriter):
     with bench/throughput.py), and writes a Decimal with its own digits: ``12.050`` stays so.
     Each message is written whole, whatever signal arrives meanwhile."""
 
+    @override
     def write_message(self, message: Message) -> None:
         """Write one message, then honour a signal that arrived while it was written."""
         _interruption.writing = True
@@ -125,6 +126,7 @@ class TapInvoicing(Tap):
         for warning in unknown_settings(config, self.config_jsonschema):
             self.logger.warning("%s", warning)
 
+    @override
     def discover_streams(self) -> list[Stream]:
         """The configured provider's streams: its invoices and the children it declares."""
         if self._validate_settings:
@@ -134,17 +136,7 @@ class TapInvoicing(Tap):
                 "Config validation failed", errors=["provider: is required to discover streams"]
             )
         provider = PROVIDERS[self.config["provider"]]
-        children = [InvoiceChildStream(self, provider, spec) for spec in provider.children]
-        return [InvoicesStream(self, provider), *children]
-
-    def sync_all(self) -> None:
-        """Sync, then close the streams' HTTP connections, which the SDK leaves open."""
-        try:
-            super().sync_all()
-        finally:
-            for stream in self.streams.values():
-                if isinstance(stream, RESTStream):
-                    stream.requests_session.close()
+        return discovered_streams(self, provider, RunSettings.parse(self.config, provider))
 
 
 INPUT_FILES = {"--config": "settings", "--state": "state", "--catalog": "catalog"}
@@ -172,7 +164,7 @@ def input_file_errors(argv: list[str]) -> list[str]:
     return errors
 
 
-def _state_shape_error(state: dict) -> str | None:
+def _state_shape_error(state: dict[str, Any]) -> str | None:
     bookmarks = state.get("bookmarks", {})
     if not isinstance(bookmarks, dict):
         return "its bookmarks must be an object of stream bookmarks"

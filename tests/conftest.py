@@ -29,7 +29,7 @@ from tap_invoicing.sandbox.harness import EMULATORS
 from tap_invoicing.tap import TapInvoicing
 
 if TYPE_CHECKING:
-    from tap_invoicing.sandbox.provider import Emulator
+    from tap_invoicing.sandbox.emulator import Emulator
 
 pytest_plugins = ["tests.warehouse"]
 """The ``postgres`` and ``warehouse`` fixtures, registered once here so ONE PostgreSQL cluster

@@ -5,10 +5,13 @@ other run never saw."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from tap_invoicing.core.dates import parse_time
 from tap_invoicing.errors import StateError
@@ -36,6 +39,8 @@ class BookmarkScope:
     """A digest of the settings that identify the account: the state holds no credential."""
     start_date: datetime | None
     streams: tuple[str, ...]
+    account_settings: str = "the account settings"
+    """The names of the settings the account digest is made of, for a mismatch's message."""
 
     @staticmethod
     def account_digest(values: list[str]) -> str:
@@ -43,7 +48,7 @@ class BookmarkScope:
         joined = "\x1f".join(values).encode()
         return hashlib.sha256(b"tap-invoicing account\x1f" + joined).hexdigest()[:16]
 
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         """The JSON form kept in the bookmark."""
         return {
             "provider": self.provider,
@@ -53,7 +58,7 @@ class BookmarkScope:
             "streams": list(self.streams),
         }
 
-    def mismatch(self, made_for: object, account_settings: str) -> str | None:
+    def mismatch(self, made_for: object) -> str | None:
         """Why a bookmark made for ``made_for`` cannot serve this run, or None if it can."""
         if not isinstance(made_for, Mapping):
             return "it does not say what it was made for"
@@ -71,7 +76,7 @@ class BookmarkScope:
             f"it was made for {made_for.get('api_root')}, not {self.api_root}": (
                 made_for.get("api_root") != self.api_root
             ),
-            f"it was made for another account ({account_settings} differ)": (
+            f"it was made for another account ({self.account_settings} differ)": (
                 made_for.get("account") != self.account
             ),
             "its start_date is unreadable": (
@@ -86,12 +91,66 @@ class BookmarkScope:
         return next((reason for reason, applies in reasons.items() if applies), None)
 
 
-def has_bookmark(bookmark: Mapping) -> bool:
+Parsed = TypeVar("Parsed")
+
+
+def read_bookmark(
+    stream_state: Mapping[str, Any],
+    scope: BookmarkScope,
+    fields: tuple[str, ...],
+    parse: Callable[[Mapping[str, Any]], Parsed],
+) -> Parsed | None:
+    """What a plan keeps in its bookmark, parsed by ``parse``; None on a first run.
+
+    Every plan's bookmark is read the same way: its format checked, its ``made_for`` and the
+    plan's ``fields`` required, their values parsed (StateError when damaged), and only then
+    its scope compared with this run's (BookmarkMismatchError: a full pass follows).
+    """
+    if not has_bookmark(stream_state):
+        return None
+    check_format(stream_state)
+    for key in ("made_for", *fields):
+        if key not in stream_state:
+            msg = f"the invoices bookmark in the state is damaged: it has no {key}"
+            raise StateError(msg)
+    parsed = parse(stream_state)
+    if reason := scope.mismatch(stream_state["made_for"]):
+        raise BookmarkMismatchError(reason)
+    return parsed
+
+
+def new_bookmark(scope: BookmarkScope, replication_key: str, **fields: Any) -> dict[str, Any]:
+    """A plan's bookmark: the format, the replication key and ``made_for``, then its fields."""
+    return {
+        "format": BOOKMARK_FORMAT,
+        "replication_key": replication_key,
+        "made_for": scope.to_state(),
+        **fields,
+    }
+
+
+def encode_blob(data: bytes) -> str:
+    """Binary plan data (a filter, digests) as text for the state: base64."""
+    return base64.b64encode(data).decode()
+
+
+def decode_blob(value: object, name: str, length: int) -> bytes:
+    """The bytes ``encode_blob`` wrote, which must be ``length`` long; StateError otherwise."""
+    try:
+        data = base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        data = b""
+    if len(data) != length:
+        raise StateError(f"{name} in the state is damaged (wrong length or encoding)")
+    return data
+
+
+def has_bookmark(bookmark: Mapping[str, Any]) -> bool:
     """Whether a stream's state holds a bookmark at all (a first run has none)."""
     return "replication_key_value" in bookmark or "format" in bookmark
 
 
-def check_format(bookmark: Mapping) -> None:
+def check_format(bookmark: Mapping[str, Any]) -> None:
     """Refuse a bookmark this version cannot trust or read.
 
     Raises BookmarkMismatchError for a bookmark of the format before bookmarks said what they

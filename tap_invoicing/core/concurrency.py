@@ -110,6 +110,7 @@ class AdaptiveLimit:
         self._careful_rounds = 0
         self.epoch = 0
         """Counts the cuts: a request tells which limit it was sent under."""
+        self._peak = 0
         self._new_round()
 
     @property

@@ -16,7 +16,9 @@ class UnloadableError(ValueError):
     """A value that its schema cannot hold (a number field holding text, say)."""
 
 
-def conform_to_schema(value: Any, schema: Mapping, unmapped: list[str], path: str = "") -> Any:
+def conform_to_schema(
+    value: Any, schema: Mapping[str, Any], unmapped: list[str], path: str = ""
+) -> Any:
     """The value as its schema describes it, as the SDK's type conformance would leave it, in one
     walk: numeric strings become Decimal wherever the schema says number, with the same digits
     (the API may send an amount as "12.050", "+12.050" or 12.050; the warehouse gets one exact
@@ -47,7 +49,7 @@ def conform_to_schema(value: Any, schema: Mapping, unmapped: list[str], path: st
     return value
 
 
-def _is_text_only(schema: Mapping) -> bool:
+def _is_text_only(schema: Mapping[str, Any]) -> bool:
     types = schema.get("type", ())
     types = [types] if isinstance(types, str) else types
     return "string" in types and not {"number", "integer", "object", "array"} & set(types)
@@ -84,7 +86,9 @@ def without_surrogates(value: Any) -> Any:
     return value
 
 
-def with_extra_fields(record: Mapping, schema: Mapping, extra_field: str) -> dict:
+def with_extra_fields(
+    record: Mapping[str, Any], schema: Mapping[str, Any], extra_field: str
+) -> dict[str, Any]:
     """The record with the top-level fields its schema does not declare moved, as sent, into
     ``extra_field`` (None when there are none): a field the API adds is kept, not dropped."""
     declared = schema.get("properties", {})

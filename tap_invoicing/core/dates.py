@@ -17,9 +17,10 @@ def parse_time(value: object) -> datetime | None:
         import pendulum  # noqa: PLC0415
 
         try:
-            parsed = pendulum.parse(str(value))
+            loose = pendulum.parse(str(value))
         except (ValueError, pendulum.parsing.exceptions.ParserError):
             return None
-    if not isinstance(parsed, datetime):
-        return None
+        if not isinstance(loose, datetime):
+            return None
+        parsed = loose
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,52 +1,56 @@
-"""The invoice run every provider shares: list, decide, fetch details, emit, commit.
+"""One pass over a provider's invoice list, from its list pages to the records written and the
+bookmark to commit. ``InvoiceRun``'s methods, read top to bottom, are one invoice's path:
 
-The invoices stream pages the provider's list with the provider's listing, asks the provider's
-change plan which invoices to read, fetches their details as many at once as the request gate's
-concurrency limit allows (or uses the list item when it already is the whole invoice), writes
-each invoice with its children, and commits the plan's bookmark only after a whole pass. Only
-the :class:`Provider` it is given knows which API this is.
+1. ``run`` starts the pass: the provider's listing and change plan, from the bookmark;
+2. ``_listed`` reads the list page by page (``ApiClient.list_page``) as the listing chooses;
+3. ``_to_read`` keeps the listed invoices the plan says may have changed;
+4. ``_read`` (on a fetch worker) reads one invoice's detail (``ApiClient.detail``) and conforms it
+   to its schema;
+5. ``_emit`` hands the invoice and its child records to the writer (the invoice first, then each
+   child stream's records in the order the provider declares them);
+6. ``_finish`` reports the pass and returns the bookmark, committed only after a whole pass.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from typing import TYPE_CHECKING, Any, Protocol
 
-from singer_sdk.streams.rest import HTTPRequest
-
-from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope, has_bookmark
-from tap_invoicing.core.children import InvoiceChildStream
+from tap_invoicing.core.bookmark import BookmarkMismatchError, has_bookmark
+from tap_invoicing.core.children import child_records
+from tap_invoicing.core.client import ApiClient, credentials_refused
 from tap_invoicing.core.conform import UnloadableError, conform_to_schema, with_extra_fields
-from tap_invoicing.core.dates import parse_time
 from tap_invoicing.core.fetch import fetch_all
-from tap_invoicing.core.http_stream import InvoicingStream, credentials_refused, served_at
-from tap_invoicing.core.listing import ListingPaginator
 from tap_invoicing.core.progress import Progress
-from tap_invoicing.core.provider import RunStart
 from tap_invoicing.core.schemas import load_schema
-from tap_invoicing.core.sdk_hooks import ParentStreamHooks, RequestMetricsHooks
 from tap_invoicing.errors import AuthenticationFailedError, RequestRefusedError
 
 if TYPE_CHECKING:
-    import requests
-    from singer_sdk import Tap
-    from singer_sdk.helpers.types import Context, Record
-    from singer_sdk.streams.rest import PageContext
+    import logging
 
-    from tap_invoicing.core.listing import Listing
-    from tap_invoicing.core.plans import ChangePlan
-    from tap_invoicing.core.provider import Provider
+    from tap_invoicing.core.bookmark import BookmarkScope
+    from tap_invoicing.core.provider import ChildSpec, Pass, Provider
+    from tap_invoicing.core.run_settings import RunSettings
 
 REFUSALS_BEFORE_GIVING_UP = 10
 """Details refused as forbidden, with none served, before the run counts as refused outright."""
+
+Listed = tuple[str, Mapping[str, Any]]
+"""A listed invoice to read: its id and its list item."""
+
+
+class InvoiceWriter(Protocol):
+    """Where the run writes records: the Singer output, through the SDK (``core.sdk``)."""
+
+    def write_invoice(
+        self, invoice: dict[str, Any], children: list[tuple[str, list[dict[str, Any]]]]
+    ) -> None:
+        """Write one invoice, then its child records, stream by stream."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -96,196 +100,101 @@ class DetailTally:
         )
 
 
-class InvoicesStream(ParentStreamHooks, RequestMetricsHooks, InvoicingStream):
-    """The invoice list, with details read only where the provider's plan says something may
-    have changed. Each detail is fetched once and feeds this stream and every child stream."""
+class InvoiceRun:
+    """The invoices new or changed since the last run, each read once (list item or detail)
+    and written with its children; the next bookmark once the whole list has been read."""
 
-    is_sorted = False
-    payload_as_json = True
-    """A list page asked for by POST (a search) sends its criteria as JSON."""
-
-    def __init__(self, tap: Tap, provider: Provider) -> None:
-        self.api = provider.make_api(tap.config)
-        super().__init__(
-            tap,
-            provider,
-            name="invoices",
-            schema=load_schema(provider, "invoices"),
-            path=self.api.list_path,
-        )
-        self.primary_keys = (provider.invoice_key,)
-        self.replication_key = provider.replication_key
+    def __init__(
+        self,
+        provider: Provider,
+        settings: RunSettings,
+        *,
+        schema: Mapping[str, Any],
+        children: list[ChildSpec],
+        writer: InvoiceWriter,
+        logger: logging.Logger,
+        record_limit: int | None = None,
+    ) -> None:
+        self.provider = provider
+        self.settings = settings
+        self.logger = logger
+        self.api = provider.make_api(settings)
+        self.client = ApiClient(provider, self.api, settings, logger)
+        self._schema = schema
+        self._children = [(spec, load_schema(provider, spec.name)) for spec in children]
+        self._writer = writer
+        self._record_limit = record_limit
+        self._tally = DetailTally(provider)
+        self._progress = Progress(logger, in_flight=lambda: self.client.gate.in_flight)
         self._unmapped_seen: set[tuple[str, ...]] = set()
-        self._children: list[InvoiceChildStream] = []
+        self._child_counts = Counter({spec.name: 0 for spec in children})
 
-    @property
-    def page_size(self) -> int:
-        """The ``page_size`` setting, else the provider's default."""
-        return int(self.config.get("page_size") or self.provider.default_page_size)
+    def run(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> dict[str, Any] | None:
+        """Read and write the pass; return the bookmark to commit, or None when the run stopped
+        at its record limit (a dry run), which commits nothing.
 
-    @cached_property
-    def start_date(self) -> datetime | None:
-        """Invoices whose latest activity is older than this are not emitted."""
-        return parse_time(self.config.get("start_date"))
-
-    def _before_start_date(self, invoice: Mapping) -> bool:
-        if self.start_date is None:
-            return False
-        activity = self.api.last_activity(invoice)
-        return activity is not None and activity < self.start_date
-
-    # The list, paged by the provider's listing.
-
-    def get_new_paginator(self) -> ListingPaginator:
-        """Pages as this pass's listing chooses them."""
-        return ListingPaginator(self._listing)
-
-    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
-        """The provider's request for the page the listing chose."""
-        request = self.api.list_request(page.next_page_token or {})
-        return HTTPRequest(
-            url=self.url_base + request.path,
-            method=request.method,
-            headers=self.http_headers,
-            params=dict(request.params),
-            data=dict(request.body) if request.body is not None else None,
+        List pages are read in order on this thread; details are fetched by workers, as many at
+        once as the concurrency limit allows, and written as they arrive.
+        """
+        self._pass = self._begin(stream_state, scope)
+        listed = self._to_read(self._listed())
+        invoices = fetch_all(
+            listed, self._read, limit=self.client.gate.limit, on_abort=self.client.gate.stop
         )
+        # Closed here when the run stops early: that stops the workers at once.
+        with closing(self.client), closing(listed), closing(invoices), self._progress:
+            for (invoice_id, _), outcome in invoices:
+                if not self._emit(invoice_id, outcome):
+                    return None
+        return self._finish()
 
-    def tolerates(self, response: requests.Response) -> bool:
-        """A refusal of a list page that the listing handles (a page cap)."""
-        return self._is_list_page(response) and self._listing.tolerates(response.status_code)
-
-    def missing_fields(self, payload: Any, response: requests.Response) -> list[str]:
-        """What the provider says a list page or a detail must hold."""
-        return self.api.missing_fields(payload, listed=self._is_list_page(response))
-
-    def _is_list_page(self, response: requests.Response) -> bool:
-        return urlsplit(response.request.url or "").path in self._list_paths
-
-    @cached_property
-    def _list_paths(self) -> frozenset[str]:
-        return frozenset(urlsplit(self.url_base + path).path for path in self.api.list_paths)
-
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        """Listed invoices of one page not already passed on in this pass."""
-        if response.status_code == HTTPStatus.NOT_FOUND:
-            try:
-                payload = self.decoded(response)
-            except ValueError:
-                payload = None
-            self._listing.not_found(payload)
-            return
-        if response.status_code != HTTPStatus.OK:
-            self._listing.refused(response.status_code)
-            return
-        payload = self.decoded(response)
-        items = self.api.page_items(payload)
-        ids = [self.api.item_id(item) for item in items]
-        self._plan.note_page(payload, ids, served_at(response))
-        fresh = self._listing.accept(ids, self.api.page_total(payload))
-        yield from (item for item, is_new in zip(items, fresh, strict=True) if is_new)
-
-    # The run.
-
-    def bookmark_scope(self, selected: list[str]) -> BookmarkScope:
-        """What this run's bookmark is made for: provider, API root, account, start, streams."""
-        account = [str(self.config.get(name, "")) for name in self.provider.account_settings]
-        return BookmarkScope(
-            provider=self.provider.name,
-            api_root=self.url_base,
-            account=BookmarkScope.account_digest(account),
-            start_date=self.start_date,
-            streams=tuple(selected),
-        )
-
-    def _begin(self, scope: BookmarkScope) -> tuple[Listing, ChangePlan]:
+    def _begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
         """The provider's listing and plan, from the bookmark if it fits this run; else a full
         pass, with the reason logged."""
-        run = RunStart(
-            bookmark=dict(self.stream_state),
-            scope=scope,
-            account_settings=", ".join(self.provider.account_settings),
-            page_size=self.page_size,
-            config=self.config,
-            logger=self.logger,
-        )
-        if not has_bookmark(run.bookmark):
+        if not has_bookmark(stream_state):
             self.logger.info("No bookmark yet: a full pass over the invoice list")
         try:
-            return self.api.begin(run)
+            return self.api.begin(stream_state, scope)
         except BookmarkMismatchError as mismatch:
             self.logger.warning(
                 "The invoices bookmark in the state does not fit this run (%s): a full pass "
                 "over the invoice list",
                 mismatch,
             )
-        return self.api.begin(dataclasses.replace(run, bookmark={}))
+        return self.api.begin({}, scope)
 
-    def get_records(self, context: Context | None) -> Iterator[dict]:
-        """Invoices new or changed since the last run; commits the bookmark after a full pass.
+    def _listed(self) -> Iterator[dict[str, Any]]:
+        """Each listed invoice once, page after page, until the listing saw the list's end."""
+        listing, plan = self._pass.listing, self._pass.plan
+        while not listing.finished:
+            request = self.api.list_request(listing.query())
+            answer = self.client.list_page(request, listing.tolerates)
+            if answer.status == HTTPStatus.NOT_FOUND:
+                listing.not_found(answer.payload)
+                continue
+            if listing.tolerates(answer.status):
+                listing.refused(answer.status)
+                continue
+            items = self.api.page_items(answer.payload)
+            ids = [self.api.item_id(item) for item in items]
+            plan.note_page(answer.payload, ids, answer.served_at)
+            fresh = listing.accept(ids, self.api.page_total(answer.payload))
+            yield from (item for item, is_new in zip(items, fresh, strict=True) if is_new)
 
-        List pages are read in order on this thread; details are fetched by workers, as many at
-        once as the concurrency limit allows, and emitted as they arrive. The bookmark is written
-        only after the last one.
-        """
-        self._listing, self._plan = self._begin(self.bookmark_scope(self.selected_family()))
-        self._progress = Progress(self.logger, in_flight=lambda: self.request_gate.in_flight)
-        self._children = [
-            child
-            for child in self.child_streams
-            if child.selected and isinstance(child, InvoiceChildStream)
-        ]
-        for child in self._children:
-            child.write_schema()
-        tally = DetailTally(self.provider)
-        listed = self.request_records(context)
-        invoices = fetch_all(
-            self._to_read(listed),
-            self._read,
-            limit=self.request_gate.limit,
-            on_abort=self.request_gate.stop,
-        )
-        # Closed here when the run stops early: that stops the workers, and the list reader's
-        # metrics are logged now, not by the garbage collector while the interpreter exits
-        # (when a worker frozen mid-log would hold the log handler's lock).
-        with closing(listed), closing(invoices), self._progress:
-            for (invoice_id, _), outcome in invoices:
-                self._progress.advance(self._listing.total, fetched=True)
-                if not isinstance(outcome, dict):
-                    tally.not_emitted(invoice_id, outcome, self.logger)
-                    self._plan.note_read(invoice_id, None)
-                    continue
-                tally.served += 1
-                self._plan.note_read(invoice_id, outcome)
-                if self._before_start_date(outcome):
-                    continue
-                tally.emitted += 1
-                yield outcome
-        tally.check_not_all_refused()
-        self.stream_state.update(self._plan.next_bookmark(self.provider.replication_key))
-        self._progress.finish(
-            self._listing.total,
-            written=tally.emitted,
-            outcome=f"{tally.summary(self._plan.skipped_unchanged)}; {self.request_gate.report()}",
-            children={child.name: child.records_written for child in self._children},
-        )
-        if not self._progress.done and self._plan.reads_whole_list:
-            self.logger.warning("%s listed no invoices for this account", self.provider.label)
-        for child in self._children:
-            child.count_records()
-
-    def _to_read(self, listed: Iterable[dict]) -> Iterator[tuple[str, Mapping]]:
+    def _to_read(self, listed: Iterable[dict[str, Any]]) -> Generator[Listed, None, None]:
+        """The listed invoices the plan says may have changed, then those it decides on only
+        once the whole list has been read."""
         for item in listed:
             invoice_id = self.api.item_id(item)
-            if self._plan.needs_detail(invoice_id, item):
+            if self._pass.plan.needs_detail(invoice_id, item):
                 yield invoice_id, item
             else:
-                self._progress.advance(self._listing.total, fetched=False)
-        for invoice_id in self._plan.deferred():
+                self._progress.advance(self._pass.listing.total, fetched=False)
+        for invoice_id in self._pass.plan.deferred():
             self._progress.reconsider()
             yield invoice_id, {}
 
-    def _read(self, listed: tuple[str, Mapping]) -> dict | DetailProblem | None:
+    def _read(self, listed: Listed) -> dict[str, Any] | DetailProblem | None:
         """One invoice conformed to the schema (on a worker thread): the list item when it is
         the whole invoice, else its detail; None on 404, a DetailProblem when the API refuses
         it or it cannot be loaded as its schema says."""
@@ -294,7 +203,7 @@ class InvoicesStream(ParentStreamHooks, RequestMetricsHooks, InvoicingStream):
             invoice: Any = item
         else:
             try:
-                invoice = self.request_json(self._detail_url(invoice_id))
+                invoice = self.client.detail(invoice_id)
             except RequestRefusedError as refusal:
                 if refusal.status == HTTPStatus.UNAUTHORIZED:
                     raise  # the credentials no longer work: no later detail will either
@@ -303,47 +212,84 @@ class InvoicesStream(ParentStreamHooks, RequestMetricsHooks, InvoicingStream):
             if invoice is None:
                 return None
         if self.provider.extra_fields:
-            invoice = with_extra_fields(invoice, self.schema, self.provider.extra_fields)
+            invoice = with_extra_fields(invoice, self._schema, self.provider.extra_fields)
         unmapped: list[str] = []
         try:
-            invoice = conform_to_schema(invoice, self.schema, unmapped)
+            invoice = conform_to_schema(invoice, self._schema, unmapped)
         except UnloadableError as error:
             return DetailProblem(f"{error}, as its schema requires")
         if unmapped:
             self._warn_unmapped(tuple(unmapped))
-        return self.api.finish_record(invoice)
+        record = self.api.finish_record(invoice)
+        record.update(self._pass.stamp)
+        return record
 
-    def _detail_url(self, invoice_id: str) -> str:
-        query = urlencode(self.api.detail_params())
-        return f"{self.url_base}{self.api.detail_path(invoice_id)}" + (f"?{query}" if query else "")
+    def _emit(self, invoice_id: str, outcome: dict[str, Any] | DetailProblem | None) -> bool:
+        """Write one read invoice with its children (unless it is older than ``start_date``),
+        or count why it was not read; False once the record limit is reached."""
+        self._progress.advance(self._pass.listing.total, fetched=True)
+        plan = self._pass.plan
+        if not isinstance(outcome, dict):
+            self._tally.not_emitted(invoice_id, outcome, self.logger)
+            plan.note_read(invoice_id, None)
+            return True
+        self._tally.served += 1
+        plan.note_read(invoice_id, outcome)
+        if self._before_start_date(outcome):
+            return True
+        self._tally.emitted += 1
+        self._writer.write_invoice(outcome, self._child_records(outcome))
+        return self._record_limit is None or self._tally.emitted < self._record_limit
+
+    def _finish(self) -> dict[str, Any]:
+        """The pass's last lines, and the bookmark it earned."""
+        self._tally.check_not_all_refused()
+        listing, plan = self._pass.listing, self._pass.plan
+        outcome = f"{self._tally.summary(plan.skipped_unchanged)}; {self.client.gate.report()}"
+        self._progress.finish(
+            listing.total,
+            written=self._tally.emitted,
+            outcome=outcome,
+            children=self._child_counts,
+        )
+        if not self._progress.done and plan.reads_whole_list:
+            self.logger.warning("%s listed no invoices for this account", self.provider.label)
+        return plan.next_bookmark(self.provider.replication_key)
+
+    def _child_records(self, invoice: Mapping[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+        """Each selected child stream's records of one invoice."""
+        records = [
+            (
+                spec.name,
+                list(
+                    child_records(
+                        spec,
+                        invoice,
+                        invoice_key=self.provider.invoice_key,
+                        schema=schema,
+                        extra_fields=self.provider.extra_fields,
+                    )
+                ),
+            )
+            for spec, schema in self._children
+        ]
+        self._child_counts.update({name: len(written) for name, written in records})
+        return records
+
+    def _before_start_date(self, invoice: Mapping[str, Any]) -> bool:
+        """Whether the invoice's latest activity is older than ``start_date``."""
+        start = self.settings.start_date
+        if start is None:
+            return False
+        activity = self.api.last_activity(invoice)
+        return activity is not None and activity < start
 
     def _warn_unmapped(self, paths: tuple[str, ...]) -> None:
         """Warn once per set of undeclared properties, not once per invoice."""
         if paths not in self._unmapped_seen:
             self._unmapped_seen.add(paths)
             self.logger.warning(
-                "Properties %s were present in the '%s' stream but not found in its schema: "
-                "not extracted",
+                "Properties %s were present in the 'invoices' stream but not found in its "
+                "schema: not extracted",
                 ", ".join(paths),
-                self.name,
             )
-
-    def selected_family(self) -> list[str]:
-        """This stream and its children that are selected: a bookmark serves only these."""
-        family = [self, *self.child_streams]
-        return sorted(stream.name for stream in family if stream.selected)
-
-    def get_child_context(self, record: Record, context: Context | None) -> dict:
-        """Children read their records from the invoice itself: no request of their own."""
-        return {"invoice": record}
-
-    def write_children(self, child_context: Context | None) -> None:
-        """Write the selected children's records of one invoice, right after the invoice."""
-        invoice = child_context["invoice"] if child_context else {}
-        for child in self._children:
-            child.write_records_of(invoice)
-
-
-InvoiceChildStream.parent_stream_type = InvoicesStream
-"""The SDK links children to their parent by the parent's class: every provider's children
-hang off the one invoices stream class."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -96,7 +96,7 @@ def fetch_all(
     *,
     limit: ConcurrencyLimit,
     on_abort: Callable[[], None],
-) -> Iterator[tuple[Item, Result]]:
+) -> Generator[tuple[Item, Result], None, None]:
     """``(item, fetch(item))`` for every item, in the order the fetches complete.
 
     ``items`` is consumed lazily, on the caller's thread, only as fast as fetches complete. With

@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from typing_extensions import override
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ReadTimeoutError
@@ -94,31 +95,30 @@ class _DeadlineResponse(http.client.HTTPResponse):
     """An http.client response whose every read, headers and body, shares one deadline."""
 
     def __init__(self, sock: socket.socket, *args: Any, deadline: float, **kwargs: Any) -> None:
-        super().__init__(_DeadlineSocket(sock, deadline), *args, **kwargs)
+        reads: Any = _DeadlineSocket(sock, deadline)  # http.client only calls its makefile()
+        super().__init__(reads, *args, **kwargs)
 
 
-class _ResponseDeadline:
-    """Connection mixin: the response to each request must be complete within the read timeout
+class _DeadlineHTTPConnection(HTTPConnection):
+    """A connection whose response to each request must be complete within the read timeout
     (urllib3 sets ``timeout`` to it just before reading the response)."""
 
-    timeout: float | None
-    response_class: Any
-
-    def getresponse(self) -> urllib3.response.HTTPResponse:
-        self.response_class = (
+    @override
+    def getresponse(  # type: ignore[override]  # urllib3's own override narrows it the same way
+        self,
+    ) -> urllib3.response.HTTPResponse:
+        timeout = self.timeout
+        response_class: Any = (
             http.client.HTTPResponse
-            if self.timeout is None
-            else partial(_DeadlineResponse, deadline=time.monotonic() + self.timeout)
+            if not isinstance(timeout, float | int)
+            else partial(_DeadlineResponse, deadline=time.monotonic() + timeout)
         )
+        self.response_class = response_class
         return super().getresponse()
 
 
-class _DeadlineHTTPConnection(_ResponseDeadline, HTTPConnection):
-    pass
-
-
-class _DeadlineHTTPSConnection(_ResponseDeadline, HTTPSConnection):
-    pass
+class _DeadlineHTTPSConnection(_DeadlineHTTPConnection, HTTPSConnection):
+    """The same over TLS."""
 
 
 class _DeadlineHTTPPool(HTTPConnectionPool):
@@ -142,7 +142,7 @@ class _DeadlineAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = DEADLINE_POOLS
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if not proxy.lower().startswith("socks"):
             manager.pool_classes_by_scheme = DEADLINE_POOLS
         return manager

@@ -10,14 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Protocol
-
-from singer_sdk.pagination import BaseAPIPaginator
+from typing import Any, Protocol
 
 from tap_invoicing.errors import TapInvoicingError
-
-if TYPE_CHECKING:
-    import requests
 
 Query = dict[str, Any]
 """The query parameters of one list page."""
@@ -343,23 +338,3 @@ class WindowedListing:
         middle = middle.replace(microsecond=0)
         self.splits += 1
         return [(middle, end), (lower, middle)]
-
-
-class ListingPaginator(BaseAPIPaginator):
-    """The SDK's paginator, steered by a :class:`Listing`: its token is the next page's query."""
-
-    def __init__(self, listing: Listing) -> None:
-        super().__init__(start_value=listing.query())
-        self.listing = listing
-
-    def get_next(self, response: requests.Response) -> Query | None:
-        """The query the listing chose after parsing this page."""
-        return None if self.listing.finished else self.listing.query()
-
-    def has_more(self, response: requests.Response) -> bool:
-        """More pages until the listing saw the end of the list."""
-        return not self.listing.finished
-
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        """A page of already-seen invoices is not the end of the list."""
-        return not self.listing.finished

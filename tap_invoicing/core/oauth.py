@@ -16,7 +16,9 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import requests
+from typing_extensions import override
 
+from tap_invoicing.core.provider import Authenticator
 from tap_invoicing.errors import TapInvoicingError
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ RENEW_BEFORE = 60.0
 """Seconds before expiry a token is renewed (at most a tenth of its lifetime)."""
 
 
-class ClientCredentialsAuth(requests.auth.AuthBase):
+class ClientCredentialsAuth(Authenticator):
     """Adds ``Authorization: Bearer <token>`` to each request, fetching the token as needed."""
 
     def __init__(
@@ -58,17 +60,21 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
         request.headers["Authorization"] = f"Bearer {self._current()}"
         return request
 
+    @override
     def renewed_after_refusal(self, request: requests.PreparedRequest) -> bool:
         """After a 401: whether a retry with another token is worth it. The token request's own
-        401 is final; a refused token is dropped once, however many workers were refused it."""
-        if request.url == self._token_url:
+        401 is final, and so is a request that got no token because of it; a refused token is
+        dropped once, however many workers were refused it."""
+        sent = request.headers.get("Authorization", "")
+        if request.url == self._token_url or not sent.startswith("Bearer "):
             return False
-        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        sent = sent.removeprefix("Bearer ")
         with self._lock:
             if sent == self._token:
                 self._token = None
         return True
 
+    @override
     def secrets_of(self, request: requests.PreparedRequest) -> list[str]:
         """The Basic credentials and every token of the run: an error body may echo any."""
         header = request.headers.get("Authorization")
@@ -103,6 +109,7 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
         token, lifetime = answer.get("access_token"), answer.get("expires_in")
         if not isinstance(token, str) or not token or type(lifetime) not in {int, float}:
             raise TapInvoicingError("the token response holds no access_token and expires_in")
+        assert isinstance(lifetime, int | float)  # as the line above made sure
         self._issued = (*self._issued, token)
         return token, float(lifetime)
 

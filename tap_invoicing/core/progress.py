@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Never
 
 if TYPE_CHECKING:
     import logging
@@ -72,7 +72,7 @@ class Progress:
         self._clock = clock
         self._started = clock()
         self._total: int | None = None
-        self._bar: tqdm | None = None
+        self._bar: tqdm[Never] | None = None
         self._stopping = threading.Event()
         self._exits = ExitStack()
         self.done = 0
@@ -114,7 +114,7 @@ class Progress:
             self._draw(self._bar)
         self._draw(self._bar, live=False)  # the state the bar is left in
 
-    def _draw(self, bar: tqdm, *, live: bool = True) -> None:
+    def _draw(self, bar: tqdm[Never], *, live: bool = True) -> None:
         bar.total, bar.n = self._total, self.done
         bar.set_postfix_str(", ".join(self.notes(live=live)), refresh=True)
 

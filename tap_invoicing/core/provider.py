@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+import requests
+
 if TYPE_CHECKING:
-    import logging
     from pathlib import Path
 
-    import requests
     from singer_sdk import typing as th
 
     from tap_invoicing.core.bookmark import BookmarkScope
     from tap_invoicing.core.listing import Listing
     from tap_invoicing.core.plans import ChangePlan
+    from tap_invoicing.core.run_settings import RunSettings
 
 
 class Transport(Protocol):
@@ -30,6 +31,18 @@ class Transport(Protocol):
     def send(self, request: requests.PreparedRequest) -> requests.Response:
         """Send one request through the run's session, gate and retries."""
         ...
+
+
+class Authenticator(requests.auth.AuthBase):
+    """A provider's authentication of each request, with what the client asks of it besides."""
+
+    def secrets_of(self, request: requests.PreparedRequest) -> list[str]:
+        """Values it put into ``request`` (tokens, signatures), to be masked in any error."""
+        return []
+
+    def renewed_after_refusal(self, request: requests.PreparedRequest) -> bool:
+        """After a 401: whether one more try, with renewed credentials, is worth it."""
+        return False
 
 
 @dataclass(frozen=True)
@@ -47,7 +60,7 @@ class ChildSpec:
     number_from: int = 0
     oldest_first: bool = False
     """Reverse a newest-first list before numbering, so numbers never change as it grows."""
-    keyed: tuple[str, Callable[[list[Mapping]], list[str]]] | None = None
+    keyed: tuple[str, Callable[[list[Mapping[str, Any]]], list[str]]] | None = None
     """A field the tap fills with a key of each entry, and the function that derives the keys
     of a whole list (for entries whose own id is sometimes absent)."""
 
@@ -63,42 +76,44 @@ class ListRequest:
 
 
 @dataclass(frozen=True)
-class RunStart:
-    """What a run starts from, for the provider to choose its listing and change plan."""
+class Pass:
+    """How one run reads the list: the listing that pages it, the plan that decides which
+    invoices to read, and fields every record of the pass carries (the pass's own replication
+    value, where the API gives invoices none)."""
 
-    bookmark: Mapping
-    """The invoices stream's state ({} on a first run, or when it does not fit this run)."""
-    scope: BookmarkScope
-    account_settings: str
-    """The names of the settings that tell accounts apart, for a mismatch's message."""
-    page_size: int
-    config: Mapping
-    logger: logging.Logger
+    listing: Listing
+    plan: ChangePlan
+    stamp: Mapping[str, Any] = field(default_factory=dict)
 
 
 class InvoiceApi(abc.ABC):
-    """One provider's invoice endpoints, as the engine uses them."""
+    """One provider's invoice endpoints, as the engine uses them: made per run, from the run's
+    settings."""
 
     list_path: str
 
-    def __init__(self, config: Mapping) -> None:
-        self.config = config
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
 
     @abc.abstractmethod
-    def begin(self, run: RunStart) -> tuple[Listing, ChangePlan]:
+    def begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
         """This run's listing and change plan. Raises BookmarkMismatchError when the bookmark
         was made for another run (the engine then begins again without it)."""
 
     @abc.abstractmethod
-    def page_items(self, payload: Any) -> list[dict]:
+    def page_items(self, payload: Any) -> list[dict[str, Any]]:
         """The invoices of one list page."""
 
     @abc.abstractmethod
-    def missing_fields(self, payload: Any, *, listed: bool) -> list[str]:
-        """Fields a well-formed list page (``listed``) or detail lacks: such a body is retried."""
+    def missing_from_page(self, payload: Any) -> list[str]:
+        """What a well-formed list page lacks: such a page is retried."""
 
     @abc.abstractmethod
-    def item_id(self, item: Mapping) -> str:
+    def missing_from_detail(self, payload: Any) -> list[str]:
+        """What a well-formed detail lacks: such a detail is retried."""
+
+    @abc.abstractmethod
+    def item_id(self, item: Mapping[str, Any]) -> str:
         """The id that addresses a listed invoice's detail."""
 
     @abc.abstractmethod
@@ -108,11 +123,6 @@ class InvoiceApi(abc.ABC):
     def list_params(self) -> dict[str, Any]:
         """Query parameters every list page carries."""
         return {}
-
-    @property
-    def list_paths(self) -> tuple[str, ...]:
-        """Every path a list page is asked for at (a search endpoint, say)."""
-        return (self.list_path,)
 
     def list_request(self, query: Mapping[str, Any]) -> ListRequest:
         """The request for the page the listing chose: by default a GET of the list path."""
@@ -126,16 +136,16 @@ class InvoiceApi(abc.ABC):
         """How many invoices the whole list holds, when the API says."""
         return None
 
-    def is_complete(self, item: Mapping) -> bool:
+    def is_complete(self, item: Mapping[str, Any]) -> bool:
         """Whether a list item already is the whole invoice, so no detail is requested."""
         return False
 
-    def last_activity(self, invoice: Mapping) -> datetime | None:
+    def last_activity(self, invoice: Mapping[str, Any]) -> datetime | None:
         """The latest thing that happened to an invoice, for ``start_date`` (None: the API
         filters by start date itself, or cannot tell)."""
         return None
 
-    def finish_record(self, invoice: dict) -> dict:
+    def finish_record(self, invoice: dict[str, Any]) -> dict[str, Any]:
         """The conformed invoice as the record to emit (normalised companions, the replication
         value): called on the fetch workers."""
         return invoice
@@ -149,18 +159,15 @@ class Provider:
     label: str
     environments: Mapping[str, str]
     default_environment: str
-    settings: tuple[th.Property, ...]
+    settings: tuple[th.Property[Any], ...]
     """The settings only this provider has (credentials, options)."""
     credential_settings: tuple[str, ...]
     account_settings: tuple[str, ...]
     """The settings that tell one account from another: a bookmark serves only its account."""
-    check_settings: Callable[[Mapping], list[str]]
+    check_settings: Callable[[Mapping[str, Any]], list[str]]
     """Checks of this provider's settings a JSON schema cannot express, one line per problem."""
-    make_auth: Callable[[Mapping, Transport], requests.auth.AuthBase]
-    """The provider's authenticator. It may also offer ``secrets_of(request)`` (values it put into
-    a request, to be masked in any error) and ``renewed_after_refusal(request)`` (whether a 401
-    is worth one more try, with renewed credentials)."""
-    make_api: Callable[[Mapping], InvoiceApi]
+    make_auth: Callable[[RunSettings, Transport], Authenticator]
+    make_api: Callable[[RunSettings], InvoiceApi]
     invoice_key: str
     replication_key: str
     children: tuple[ChildSpec, ...]

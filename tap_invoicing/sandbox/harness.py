@@ -12,10 +12,10 @@ from types import TracebackType
 from typing import Any
 
 from tap_invoicing.sandbox.cybersource import CyberSourceEmulator
+from tap_invoicing.sandbox.emulator import Emulator
 from tap_invoicing.sandbox.faults import Fault, FaultPlan
 from tap_invoicing.sandbox.load import ServerLoad
 from tap_invoicing.sandbox.paypal import PayPalEmulator
-from tap_invoicing.sandbox.provider import Emulator
 from tap_invoicing.sandbox.ratelimit import RateLimiter
 from tap_invoicing.sandbox.requestlog import Listener, RequestLog, RequestRecord
 from tap_invoicing.sandbox.revolv3 import Revolv3Emulator

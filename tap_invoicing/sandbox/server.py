@@ -224,6 +224,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             return
         server = self.server
         route = server.backend.classify(request.method, path)
+        response: ApiResponse | None  # None: hang up without answering
         try:
             if shed:
                 base = server.backend.fault_response(429)

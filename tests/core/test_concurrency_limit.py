@@ -8,11 +8,17 @@ import threading
 
 import pytest
 
-from tap_invoicing.core.concurrency import INITIAL_LIMIT, AdaptiveLimit, FixedLimit
+from tap_invoicing.core.concurrency import (
+    INITIAL_LIMIT,
+    AdaptiveLimit,
+    ConcurrencyLimit,
+    FixedLimit,
+)
 from tap_invoicing.core.fetch import SUBMITTED_PER_PLACE, fetch_all
 from tap_invoicing.core.progress import Progress
+from tap_invoicing.core.run_settings import RunSettings
 from tap_invoicing.core.throttle import RequestGate
-from tap_invoicing.settings import concurrency_limit
+from tap_invoicing.providers import PROVIDERS
 
 LOGGER = logging.getLogger("tests.concurrency_limit")
 
@@ -198,6 +204,10 @@ def test_the_progress_line_shows_the_requests_in_flight_and_the_last_line_does_n
     progress.advance(total=100, fetched=True)
     assert progress.summary(100).endswith(", 1 details fetched, 24 in flight")
     assert progress.summary(100, live=False).endswith(", 1 details fetched")
+
+
+def concurrency_limit(config: dict) -> ConcurrencyLimit:
+    return RunSettings.parse(config, PROVIDERS["cybersource"]).concurrency_limit()
 
 
 @pytest.mark.parametrize("value", ["auto", None])

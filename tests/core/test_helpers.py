@@ -9,18 +9,17 @@ from email.utils import format_datetime
 
 import pytest
 import requests
-from singer_sdk.exceptions import RetriableAPIError
 
+from tap_invoicing.core.client import RetryableAnswerError, retry_after_seconds
 from tap_invoicing.core.conform import UnloadableError, conform_to_schema, without_surrogates
-from tap_invoicing.core.http_stream import retry_after_seconds
 
 
-def throttled(retry_after: str | None) -> RetriableAPIError:
+def throttled(retry_after: str | None) -> RetryableAnswerError:
     response = requests.Response()
     response.status_code = 429
     if retry_after is not None:
         response.headers["Retry-After"] = retry_after
-    return RetriableAPIError("throttled", response)
+    return RetryableAnswerError("throttled", response)
 
 
 @pytest.mark.parametrize(

@@ -11,16 +11,11 @@ import json
 
 import pytest
 
+from tap_invoicing.core.run_settings import RunSettings
 from tap_invoicing.providers import PROVIDERS
 from tap_invoicing.providers.revolv3.api import Revolv3Api
 from tap_invoicing.sandbox.harness import EMULATORS
-from tap_invoicing.settings import (
-    check_settings,
-    config_schema,
-    max_list_pages,
-    max_requests_per_second,
-    request_timeout,
-)
+from tap_invoicing.settings import check_settings, config_schema
 from tap_invoicing.tap import TapInvoicing
 from tests.conftest import run_cli
 
@@ -71,19 +66,25 @@ def test_the_defaults_the_sdk_fills_in_pass_every_check_and_change_nothing(provi
     declared = {name: s["default"] for name, s in OWN_SETTINGS.items() if "default" in s}
     assert {name: filled[name] for name in declared} == declared
     assert check_settings(filled, PROVIDERS) == []
-    invoices = tap.streams["invoices"]
-    assert invoices.url_base == provider.environments[provider.default_environment]
-    assert invoices.page_size == provider.default_page_size
-    rate = max_requests_per_second(filled, provider)
-    assert rate == provider.default_max_requests_per_second
+    settings = RunSettings.parse(filled, provider)
+    assert settings.api_root == provider.environments[provider.default_environment]
+    assert settings.page_size == provider.default_page_size
+    assert settings.max_requests_per_second == provider.default_max_requests_per_second
+
+
+def revolv3_settings(config: dict) -> RunSettings:
+    return RunSettings.parse(config, PROVIDERS["revolv3"])
 
 
 @pytest.mark.parametrize(
     ("setting", "effect"),
     [
-        ("request_timeout", request_timeout),
-        ("max_list_pages", max_list_pages),
-        ("include_raw_processor_response", lambda config: Revolv3Api(config).list_params()),
+        ("request_timeout", lambda config: revolv3_settings(config).request_timeout),
+        ("max_list_pages", lambda config: revolv3_settings(config).max_list_pages),
+        (
+            "include_raw_processor_response",
+            lambda config: Revolv3Api(revolv3_settings(config)).list_params(),
+        ),
     ],
 )
 def test_a_declared_default_is_what_the_tap_does_with_the_setting_null(setting, effect):

@@ -39,8 +39,7 @@ def listing(count: int = 3000) -> list[dict]:
 
 def run(items: list[dict], bookmark: dict) -> tuple[set[str], SettledBucketsPlan]:
     """Which invoices a run reads, and its plan."""
-    previous = SettledBucketsPlan.from_state(bookmark, SCOPE, "client_id")
-    plan = SettledBucketsPlan(previous, SCOPE, RULES, STARTED)
+    plan = SettledBucketsPlan.for_run(bookmark, SCOPE, RULES, STARTED)
     read = {item["id"] for item in items if plan.needs_detail(item["id"], item)}
     read |= set(plan.deferred())
     return read, plan
@@ -100,8 +99,11 @@ def test_damaged_digests_are_refused():
     _, plan = run(listing(10), {})
     bookmark = plan.next_bookmark("created")
     with pytest.raises(StateError, match="damaged"):
-        SettledBucketsPlan.from_state(
-            {**bookmark, "settled_buckets": {"buckets": BUCKETS, "data": "AAAA"}}, SCOPE, "x"
+        SettledBucketsPlan.for_run(
+            {**bookmark, "settled_buckets": {"buckets": BUCKETS, "data": "AAAA"}},
+            SCOPE,
+            RULES,
+            STARTED,
         )
     with pytest.raises(StateError, match="not written by this version"):
         BucketDigests.from_state({"buckets": 7, "data": ""})

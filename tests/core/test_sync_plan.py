@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope
+from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope, read_bookmark
 from tap_invoicing.core.plans.open_invoices import (
-    InvoiceSyncPlan,
     OpenInvoiceFilter,
+    OpenInvoicePlan,
+    OpenInvoiceRules,
     PreviousRun,
     id_digest,
 )
@@ -18,19 +19,24 @@ SCOPE = BookmarkScope("cybersource", "https://api.example", "acct", None, ("invo
 
 def run(listing: list[str], previous: PreviousRun | None, open_ids=frozenset()) -> tuple[set, dict]:
     """One pass over ``listing`` (no createdDate, all closed but ``open_ids``)."""
-    plan = InvoiceSyncPlan(previous, SCOPE)
-    plan.note_page("2026-01-01T00:00:00.000000000Z", listing[:25])
+    rules = OpenInvoiceRules(
+        is_open=lambda item: item["open"],
+        created=lambda item: None,
+        server_time=lambda payload: "2026-01-01T00:00:00.000000000Z",
+    )
+    plan = OpenInvoicePlan(previous, SCOPE, rules)
+    plan.note_page({}, listing[:25], None)
     read = set()
     for invoice_id in listing:
-        is_open = invoice_id in open_ids
-        if plan.needs_detail(invoice_id, is_open=is_open, created=None):
+        item = {"open": invoice_id in open_ids}
+        if plan.needs_detail(invoice_id, item):
             read.add(invoice_id)
-        plan.note_status(invoice_id, is_open=is_open)
+        plan.note_read(invoice_id, item)
     return read, plan.next_bookmark("submitTimeUtc")
 
 
 def previous_of(bookmark: dict, scope: BookmarkScope = SCOPE) -> PreviousRun:
-    previous = PreviousRun.from_state(bookmark, scope, "merchant_id")
+    previous = read_bookmark(bookmark, scope, PreviousRun.FIELDS, PreviousRun.parse)
     assert previous is not None
     return previous
 

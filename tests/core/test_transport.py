@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tap_invoicing.core import http_stream
+from tap_invoicing.core import client
+from tap_invoicing.core.client import ApiClient
 from tap_invoicing.core.http import ApiSession
-from tap_invoicing.core.http_stream import InvoicingStream
 from tap_invoicing.errors import RedirectRefusedError, RetriesExhaustedError
 from tap_invoicing.sandbox import Fault, Sandbox
 from tests.conftest import everything, no_waiting, run_cli, run_sync
@@ -39,7 +39,7 @@ def last_line(result: subprocess.CompletedProcess) -> str:
     return result.stderr.strip().splitlines()[-1]
 
 
-def without_jitter(self: InvoicingStream, value: float) -> float:
+def without_jitter(self: ApiClient, value: float) -> float:
     return value
 
 
@@ -101,8 +101,8 @@ def test_a_response_dripping_its_body_is_abandoned_at_the_timeout_and_retried(
     response stops it at ``request_timeout``."""
     config = {**config, "request_timeout": 2}
     clean = run_sync(config)
-    monkeypatch.setattr(InvoicingStream, "backoff_wait_generator", no_waiting)
-    monkeypatch.setattr(InvoicingStream, "backoff_jitter", without_jitter)
+    monkeypatch.setattr(ApiClient, "retry_waits", no_waiting)
+    monkeypatch.setattr(ApiClient, "jitter", without_jitter)
     victim = sandbox.invoice_ids()[3]
     sandbox.inject(
         Fault(kind="drip", seconds=0.5, body=b"x" * 40, path_prefix=DETAIL + victim, times=1)
@@ -184,7 +184,7 @@ def test_an_unreachable_host_ends_the_run_at_once_naming_it(sandbox, tmp_path, b
 
 
 def test_a_host_refusing_mid_run_is_still_retried(sandbox, config, monkeypatch):
-    monkeypatch.setattr(InvoicingStream, "backoff_wait_generator", no_waiting)
+    monkeypatch.setattr(ApiClient, "retry_waits", no_waiting)
     stopper = threading.Thread(target=sandbox.stop)
 
     def stop_at_the_first_detail(incoming: object) -> None:
@@ -234,7 +234,7 @@ def test_a_429_with_a_minus_0000_date_is_waited_out(sandbox, config):
 
 
 def test_a_retry_after_beyond_the_cap_is_capped_and_says_so(sandbox, config, monkeypatch, caplog):
-    monkeypatch.setattr(http_stream, "MAX_RETRY_WAIT", 0.5)
+    monkeypatch.setattr(client, "MAX_RETRY_WAIT", 0.5)
     victim = sandbox.invoice_ids()[2]
     sandbox.inject(
         Fault(

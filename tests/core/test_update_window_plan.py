@@ -25,9 +25,7 @@ def scope(account: str = "a", start: datetime | None = None) -> BookmarkScope:
 
 
 def plan(bookmark: dict, run_scope: BookmarkScope | None = None) -> UpdateWindowPlan:
-    return UpdateWindowPlan.for_run(
-        bookmark, run_scope or scope(), account_settings="static_token", lookback=LOOKBACK, now=NOW
-    )
+    return UpdateWindowPlan.for_run(bookmark, run_scope or scope(), lookback=LOOKBACK, now=NOW)
 
 
 def test_a_first_run_reads_from_the_start_date_to_now_rounded_up_to_a_second() -> None:
@@ -44,7 +42,6 @@ def test_the_next_run_starts_a_lookback_before_the_previous_end() -> None:
     later = UpdateWindowPlan.for_run(
         bookmark,
         scope(),
-        account_settings="static_token",
         lookback=LOOKBACK,
         now=NOW + timedelta(hours=1),
     )
@@ -60,7 +57,6 @@ def test_an_invoice_not_emitted_holds_the_bookmark_where_it_was() -> None:
     second = UpdateWindowPlan.for_run(
         previous,
         scope(),
-        account_settings="static_token",
         lookback=LOOKBACK,
         now=NOW + timedelta(hours=1),
     )

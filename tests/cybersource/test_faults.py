@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tap_invoicing.core.http_stream import InvoicingStream
+from tap_invoicing.core.client import ApiClient
 from tap_invoicing.errors import RetriesExhaustedError
 from tap_invoicing.sandbox import Fault
 from tests.conftest import TAP, everything, invoices_with_status, no_waiting, run_sync
@@ -149,7 +149,7 @@ def test_exhausted_retries_exit_non_zero_and_leave_the_previous_bookmark(sandbox
 def test_a_connection_that_keeps_dropping_is_named_once_retries_run_out(
     sandbox, config, monkeypatch
 ):
-    monkeypatch.setattr(InvoicingStream, "backoff_wait_generator", no_waiting)
+    monkeypatch.setattr(ApiClient, "retry_waits", no_waiting)
     sandbox.inject(Fault(kind="drop", path_prefix=LIST, times=None))
     with pytest.raises(RetriesExhaustedError, match=f"^GET {LIST} still failing after 8 tries: "):
         run_sync(config)
@@ -157,7 +157,7 @@ def test_a_connection_that_keeps_dropping_is_named_once_retries_run_out(
 
 
 def test_a_body_that_stays_malformed_is_named_once_retries_run_out(sandbox, config, monkeypatch):
-    monkeypatch.setattr(InvoicingStream, "backoff_wait_generator", no_waiting)
+    monkeypatch.setattr(ApiClient, "retry_waits", no_waiting)
     sandbox.inject(Fault(kind="garbage", path_prefix=LIST, times=None))
     with pytest.raises(RetriesExhaustedError) as failure:
         run_sync(config)

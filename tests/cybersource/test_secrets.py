@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tap_invoicing.core.client import ApiClient
+from tap_invoicing.core.sdk import InvoicesStream
 from tap_invoicing.sandbox import Fault
 from tap_invoicing.sandbox.cybersource.signature import Credentials
 from tap_invoicing.tap import TapInvoicing
@@ -59,6 +61,9 @@ def test_no_secret_reaches_any_output_at_debug_level(sandbox, tmp_path, scenario
 def test_tls_verification_stays_on(sandbox):
     config = {**sandbox.tap_config(), "base_url": "https://apitest.cybersource.com"}
     stream = TapInvoicing(config=config).streams["invoices"]
-    verify = stream.requests_session.verify  # True, or REQUESTS_CA_BUNDLE's certificates
+    assert isinstance(stream, InvoicesStream)
+    api = stream.provider.make_api(stream.settings)
+    client = ApiClient(stream.provider, api, stream.settings, stream.logger)
+    verify = client.session.verify  # True, or REQUESTS_CA_BUNDLE's certificates
     assert verify is True or Path(verify).is_file()
-    assert stream.url_base == "https://apitest.cybersource.com"
+    assert stream.settings.api_root == "https://apitest.cybersource.com"

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tap_invoicing.core.http_stream import InvoicingStream
+from tap_invoicing.core.client import ApiClient
 from tap_invoicing.sandbox import Fault, Sandbox
 from tests.conftest import no_waiting, run_cli, run_sync, run_until_killed
 from tests.paypal.conftest import invoice_ids, with_status
@@ -34,7 +34,7 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"{f.kind}-{f.status}-{f.route}")
 def test_faults_are_survived_with_identical_output(paypal, paypal_config, fault, monkeypatch):
-    monkeypatch.setattr(InvoicingStream, "backoff_wait_generator", no_waiting)
+    monkeypatch.setattr(ApiClient, "retry_waits", no_waiting)
     clean = run_sync(paypal_config)
     paypal.inject(fault)
     assert comparable(run_sync(paypal_config)) == comparable(clean)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tap_invoicing.core.http_stream import InvoicingStream
+from tap_invoicing.core.client import ApiClient
 from tap_invoicing.sandbox import Fault, Sandbox
 from tests.conftest import WRONG_TOKEN, no_waiting, run_cli, run_sync, run_until_killed
 from tests.revolv3.conftest import fast, invoice_ids
@@ -36,7 +36,7 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"{f.kind}-{f.route}")
 def test_faults_are_survived_with_identical_output(revolv3, revolv3_config, fault, monkeypatch):
-    monkeypatch.setattr(InvoicingStream, "backoff_wait_generator", no_waiting)
+    monkeypatch.setattr(ApiClient, "retry_waits", no_waiting)
     clean = run_sync(revolv3_config)
     revolv3.inject(fault)
     faulty = run_sync(revolv3_config)

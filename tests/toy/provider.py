@@ -15,11 +15,13 @@ from singer_sdk import typing as th
 
 from tap_invoicing.core.dates import parse_time
 from tap_invoicing.core.listing import OffsetListing
-from tap_invoicing.core.plans.open_invoices import OpenInvoicePlan, OpenInvoiceRules, PreviousRun
-from tap_invoicing.core.provider import ChildSpec, InvoiceApi, Provider, Transport
+from tap_invoicing.core.plans.open_invoices import OpenInvoicePlan, OpenInvoiceRules
+from tap_invoicing.core.provider import Authenticator, ChildSpec, InvoiceApi, Pass, Provider
 
 if TYPE_CHECKING:
-    from tap_invoicing.core.provider import RunStart
+    from tap_invoicing.core.bookmark import BookmarkScope
+    from tap_invoicing.core.provider import Transport
+    from tap_invoicing.core.run_settings import RunSettings
 
 HEADER = "X-Toy-Key"
 LIST_PATH = "/v1/bills"
@@ -35,19 +37,22 @@ class ToyApi(InvoiceApi):
 
     list_path = LIST_PATH
 
-    def begin(self, run: RunStart) -> tuple[OffsetListing, OpenInvoicePlan]:
+    def begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
         """Offset pages; details of the bills open now, open last time, or new."""
-        previous = PreviousRun.from_state(run.bookmark, run.scope, run.account_settings)
-        return OffsetListing(run.page_size), OpenInvoicePlan(previous, run.scope, RULES)
+        listing = OffsetListing(self.settings.page_size)
+        return Pass(listing, OpenInvoicePlan.for_run(stream_state, scope, RULES))
 
     def page_items(self, payload: Any) -> list[dict[str, Any]]:
         """The ``bills`` array."""
         return list(payload["bills"])
 
-    def missing_fields(self, payload: Any, *, listed: bool) -> list[str]:
-        """A page needs its ``bills``, a detail its ``id``."""
-        wanted = "bills" if listed else "id"
-        return [] if isinstance(payload, dict) and wanted in payload else [wanted]
+    def missing_from_page(self, payload: Any) -> list[str]:
+        """A page needs its ``bills``."""
+        return [] if isinstance(payload, dict) and "bills" in payload else ["bills"]
+
+    def missing_from_detail(self, payload: Any) -> list[str]:
+        """A detail needs its ``id``."""
+        return [] if isinstance(payload, dict) and "id" in payload else ["id"]
 
     def item_id(self, item: Mapping[str, Any]) -> str:
         """``id``."""
@@ -62,7 +67,7 @@ class ToyApi(InvoiceApi):
         return parse_time(invoice.get("updated"))
 
 
-class KeyAuth(requests.auth.AuthBase):
+class KeyAuth(Authenticator):
     """The API key, as a header of every request."""
 
     def __init__(self, key: str) -> None:
@@ -78,8 +83,8 @@ class KeyAuth(requests.auth.AuthBase):
         return [self._key]
 
 
-def _make_auth(config: Mapping[str, Any], transport: Transport) -> KeyAuth:
-    return KeyAuth(str(config["toy_api_key"]))
+def _make_auth(settings: RunSettings, transport: Transport) -> KeyAuth:
+    return KeyAuth(str(settings.options["toy_api_key"]))
 
 
 TOY = Provider(

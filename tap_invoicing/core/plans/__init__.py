@@ -31,7 +31,7 @@ class ChangePlan(Protocol):
         """A list page was read; ``served_at`` is the API's clock (its ``Date`` header)."""
         ...
 
-    def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
+    def needs_detail(self, invoice_id: str, item: Mapping[str, Any]) -> bool:
         """Whether a listed invoice must be read (it may be new or changed)."""
         ...
 
@@ -39,10 +39,10 @@ class ChangePlan(Protocol):
         """Invoices to read once the whole list has been read (decided by the whole list)."""
         ...
 
-    def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
+    def note_read(self, invoice_id: str, invoice: Mapping[str, Any] | None) -> None:
         """What became of a read: the invoice, or None when it was not emitted this run."""
         ...
 
-    def next_bookmark(self, replication_key: str) -> dict:
+    def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The bookmark to commit once the whole list has been read."""
         ...

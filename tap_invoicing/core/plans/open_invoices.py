@@ -19,22 +19,20 @@ but never skips an invoice.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import math
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from tap_invoicing.core.bookmark import (
-    BOOKMARK_FORMAT,
-    BookmarkMismatchError,
     BookmarkScope,
-    check_format,
-    has_bookmark,
+    decode_blob,
+    encode_blob,
+    new_bookmark,
+    read_bookmark,
 )
 from tap_invoicing.core.dates import parse_time
 from tap_invoicing.errors import StateError
@@ -94,13 +92,9 @@ class OpenInvoiceFilter:
             self._data[p >> 3] & (1 << (p & 7)) for p in self._positions(id_digest(invoice_id))
         )
 
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         """The JSON form kept in the stream's bookmark."""
-        return {
-            "bits": self.bits,
-            "hashes": self.hashes,
-            "data": base64.b64encode(bytes(self._data)).decode(),
-        }
+        return {"bits": self.bits, "hashes": self.hashes, "data": encode_blob(bytes(self._data))}
 
     @classmethod
     def from_state(cls, value: object) -> OpenInvoiceFilter:
@@ -117,16 +111,10 @@ class OpenInvoiceFilter:
         ):
             msg = "open_invoices in the state was not written by this version of tap-invoicing"
             raise StateError(msg)
-        try:
-            data = base64.b64decode(str(value.get("data", "")), validate=True)
-        except (binascii.Error, ValueError):
-            data = b""
-        if len(data) != bits // 8:
-            raise StateError("open_invoices in the state is damaged (wrong length or encoding)")
-        return cls(bits, hashes, data)
+        return cls(bits, hashes, decode_blob(value.get("data", ""), "open_invoices", bits // 8))
 
 
-def _id_list(bookmark: Mapping, key: str) -> frozenset[str]:
+def _id_list(bookmark: Mapping[str, Any], key: str) -> frozenset[str]:
     ids = bookmark.get(key)
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise StateError(f"{key} in the state must be a list of invoice ids")
@@ -142,42 +130,45 @@ class PreviousRun:
     tail_ids: frozenset[str]
     open_invoices: OpenInvoiceFilter
 
-    @classmethod
-    def from_state(
-        cls, bookmark: Mapping, scope: BookmarkScope, account_settings: str
-    ) -> PreviousRun | None:
-        """None when there is no bookmark yet.
+    FIELDS: ClassVar = ("head_invoice_ids", "tail_invoice_ids", "open_invoices")
 
-        Raises BookmarkMismatchError when the bookmark was made for another run, and StateError
-        when it is damaged or of a format this version does not know.
-        """
-        if not has_bookmark(bookmark):
-            return None
-        check_format(bookmark)
-        for key in ("made_for", "head_invoice_ids", "tail_invoice_ids", "open_invoices"):
-            if key not in bookmark:
-                msg = f"the invoices bookmark in the state is damaged: it has no {key}"
-                raise StateError(msg)
-        previous = cls(
+    @classmethod
+    def parse(cls, bookmark: Mapping[str, Any]) -> PreviousRun:
+        """The previous run's ends, clock and open invoices; StateError when damaged."""
+        return cls(
             server_time=parse_time(bookmark.get("replication_key_value")),
             head_ids=_id_list(bookmark, "head_invoice_ids"),
             tail_ids=_id_list(bookmark, "tail_invoice_ids"),
             open_invoices=OpenInvoiceFilter.from_state(bookmark["open_invoices"]),
         )
-        if reason := scope.mismatch(bookmark["made_for"], account_settings):
-            raise BookmarkMismatchError(reason)
-        return previous
 
 
-class InvoiceSyncPlan:
-    """Decides which listed invoices need a detail request, and builds the next bookmark.
+@dataclass(frozen=True)
+class OpenInvoiceRules:
+    """How a provider's list and details say what the open-invoice plan needs to know."""
+
+    is_open: Callable[[Mapping[str, Any]], bool]
+    """Whether a list item or a detail is in a status that can still change."""
+    created: Callable[[Mapping[str, Any]], datetime | None]
+    """When a listed invoice was created, when the list says."""
+    server_time: Callable[[Any], str | None]
+    """The API's clock in a list page, when it says."""
+
+
+class OpenInvoicePlan:
+    """The change plan of an API without an updated-since filter (see the module docstring).
 
     Invoices are offered in list order, each once.
     """
 
-    def __init__(self, previous: PreviousRun | None, scope: BookmarkScope) -> None:
+    reads_whole_list = True
+
+    def __init__(
+        self, previous: PreviousRun | None, scope: BookmarkScope, rules: OpenInvoiceRules
+    ) -> None:
         self.previous = previous
         self.scope = scope
+        self._rules = rules
         self._passed_previous_head = False
         self._reached_previous_tail = False
         self._first_page_seen = False
@@ -186,15 +177,29 @@ class InvoiceSyncPlan:
         self._tail_ids: deque[str] = deque(maxlen=EDGE_SIZE)
         self._open_now: set[bytes] = set()
         self.skipped_unchanged = 0
+        """Listed invoices whose detail was not requested: closed, and closed already before."""
 
-    def note_page(self, server_time: str | None, ids: list[str]) -> None:
-        """The first page read fixes this run's clock and first ids."""
+    @classmethod
+    def for_run(
+        cls, stream_state: Mapping[str, Any], scope: BookmarkScope, rules: OpenInvoiceRules
+    ) -> OpenInvoicePlan:
+        """The plan of a run, from its stream's bookmark (if it fits the run).
+
+        Raises BookmarkMismatchError when the bookmark was made for another run, and StateError
+        when it is damaged or of a format this version does not know.
+        """
+        previous = read_bookmark(stream_state, scope, PreviousRun.FIELDS, PreviousRun.parse)
+        return cls(previous, scope, rules)
+
+    def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
+        """The first page read fixes this run's clock (the API's own, from the page) and its
+        first ids."""
         if not self._first_page_seen:
             self._first_page_seen = True
-            self._server_time = server_time
+            self._server_time = self._rules.server_time(payload)
             self._head_ids = ids[:EDGE_SIZE]
 
-    def needs_detail(self, invoice_id: str, *, is_open: bool, created: datetime | None) -> bool:
+    def needs_detail(self, invoice_id: str, item: Mapping[str, Any]) -> bool:
         """Whether this listed invoice may be new or changed since the previous run.
 
         The previous list's ends are looked for in every invoice, open or closed: new invoices
@@ -208,12 +213,13 @@ class InvoiceSyncPlan:
         if at_previous_edge:
             self._passed_previous_head = True
             self._reached_previous_tail |= invoice_id in previous.tail_ids
-        if is_open:
+        if self._rules.is_open(item):
             return True
         if not at_previous_edge and (not self._passed_previous_head or self._reached_previous_tail):
             return True
         if invoice_id in previous.open_invoices:
             return True
+        created = self._rules.created(item)
         if (
             created is not None
             and previous.server_time is not None
@@ -223,76 +229,30 @@ class InvoiceSyncPlan:
         self.skipped_unchanged += 1
         return False
 
-    def note_status(self, invoice_id: str, *, is_open: bool) -> None:
-        """Remember invoices still open at the end of this run (and ones to read again)."""
-        if is_open:
-            self._open_now.add(id_digest(invoice_id))
-
-    def next_bookmark(self, replication_key: str) -> dict:
-        """The bookmark to commit once the whole list has been read."""
-        bookmark: dict = {
-            "format": BOOKMARK_FORMAT,
-            "replication_key": replication_key,
-            "made_for": self.scope.to_state(),
-            "head_invoice_ids": self._head_ids,
-            "tail_invoice_ids": list(self._tail_ids),
-            "open_invoices": OpenInvoiceFilter.of(self._open_now).to_state(),
-        }
-        if self._server_time:
-            bookmark["replication_key_value"] = self._server_time
-        elif self.previous and self.previous.server_time:
-            bookmark["replication_key_value"] = self.previous.server_time.isoformat()
-        return bookmark
-
-
-@dataclass(frozen=True)
-class OpenInvoiceRules:
-    """How a provider's list and details say what the open-invoice plan needs to know."""
-
-    is_open: Callable[[Mapping], bool]
-    """Whether a list item or a detail is in a status that can still change."""
-    created: Callable[[Mapping], datetime | None]
-    """When a listed invoice was created, when the list says."""
-    server_time: Callable[[Any], str | None]
-    """The API's clock in a list page, when it says."""
-
-
-class OpenInvoicePlan:
-    """The change plan of an API without an updated-since filter (see the module docstring)."""
-
-    reads_whole_list = True
-
-    def __init__(
-        self, previous: PreviousRun | None, scope: BookmarkScope, rules: OpenInvoiceRules
-    ) -> None:
-        self._plan = InvoiceSyncPlan(previous, scope)
-        self._rules = rules
-
-    @property
-    def skipped_unchanged(self) -> int:
-        """Listed invoices whose detail was not requested: closed, and closed already before."""
-        return self._plan.skipped_unchanged
-
-    def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
-        """The first page fixes the run's clock (the API's own ``submitTimeUtc``) and first
-        ids."""
-        self._plan.note_page(self._rules.server_time(payload), ids)
-
-    def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
-        """Whether the listed invoice may have changed since the previous run."""
-        rules = self._rules
-        return self._plan.needs_detail(
-            invoice_id, is_open=rules.is_open(item), created=rules.created(item)
-        )
-
     def deferred(self) -> tuple[str, ...]:
         """Nothing waits for the end of the list."""
         return ()
 
-    def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
-        """Remember invoices still open, and those not read this run (read again next run)."""
-        self._plan.note_status(invoice_id, is_open=invoice is None or self._rules.is_open(invoice))
+    def note_read(self, invoice_id: str, invoice: Mapping[str, Any] | None) -> None:
+        """Remember invoices still open at the end of this run, and those not read this run
+        (read again next run)."""
+        if invoice is None or self._rules.is_open(invoice):
+            self._open_now.add(id_digest(invoice_id))
 
-    def next_bookmark(self, replication_key: str) -> dict:
+    def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The bookmark to commit once the whole list has been read."""
-        return self._plan.next_bookmark(replication_key)
+        server_time = self._server_time or (
+            self.previous.server_time.isoformat()
+            if self.previous and self.previous.server_time
+            else None
+        )
+        bookmark = new_bookmark(
+            self.scope,
+            replication_key,
+            head_invoice_ids=self._head_ids,
+            tail_invoice_ids=list(self._tail_ids),
+            open_invoices=OpenInvoiceFilter.of(self._open_now).to_state(),
+        )
+        if server_time:
+            bookmark["replication_key_value"] = server_time
+        return bookmark

@@ -12,8 +12,6 @@ account; a run costs the open invoices, plus the settled invoices sharing a buck
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,11 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from tap_invoicing.core.bookmark import (
-    BOOKMARK_FORMAT,
-    BookmarkMismatchError,
     BookmarkScope,
-    check_format,
-    has_bookmark,
+    decode_blob,
+    encode_blob,
+    new_bookmark,
+    read_bookmark,
 )
 from tap_invoicing.errors import StateError
 
@@ -57,10 +55,10 @@ class BucketDigests:
         """Make the invoice's bucket differ next run, so that its invoices are read again."""
         self.values[bucket_of(invoice_id)] ^= _hash(f"unread\x1f{invoice_id}")
 
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         """The JSON form kept in the bookmark."""
         data = b"".join(value.to_bytes(DIGEST_BYTES, "big") for value in self.values)
-        return {"buckets": BUCKETS, "data": base64.b64encode(data).decode()}
+        return {"buckets": BUCKETS, "data": encode_blob(data)}
 
     @classmethod
     def from_state(cls, value: object) -> BucketDigests:
@@ -68,12 +66,7 @@ class BucketDigests:
         if not isinstance(value, Mapping) or value.get("buckets") != BUCKETS:
             msg = "settled_buckets in the state was not written by this version of tap-invoicing"
             raise StateError(msg)
-        try:
-            data = base64.b64decode(str(value.get("data", "")), validate=True)
-        except (binascii.Error, ValueError):
-            data = b""
-        if len(data) != BUCKETS * DIGEST_BYTES:
-            raise StateError("settled_buckets in the state is damaged (wrong length or encoding)")
+        data = decode_blob(value.get("data", ""), "settled_buckets", BUCKETS * DIGEST_BYTES)
         return cls(
             [
                 int.from_bytes(data[n : n + DIGEST_BYTES], "big")
@@ -86,9 +79,9 @@ class BucketDigests:
 class SummaryRules:
     """How a provider's list summaries say what this plan needs to know."""
 
-    changes_unseen: Callable[[Mapping], bool]
+    changes_unseen: Callable[[Mapping[str, Any]], bool]
     """Whether the invoice, in its listed status, can change in ways its summary does not show."""
-    fingerprint: Callable[[Mapping], str]
+    fingerprint: Callable[[Mapping[str, Any]], str]
     """What of the summary changes whenever a settled invoice changes (status, amounts)."""
 
 
@@ -113,22 +106,23 @@ class SettledBucketsPlan:
         self._deferred = 0
 
     @classmethod
-    def from_state(
-        cls, bookmark: Mapping, scope: BookmarkScope, account_settings: str
-    ) -> BucketDigests | None:
-        """The previous run's digests; None without a bookmark. Raises BookmarkMismatchError
-        for a bookmark made for another run, StateError for a damaged one."""
-        if not has_bookmark(bookmark):
-            return None
-        check_format(bookmark)
-        for key in ("made_for", "settled_buckets"):
-            if key not in bookmark:
-                msg = f"the invoices bookmark in the state is damaged: it has no {key}"
-                raise StateError(msg)
-        digests = BucketDigests.from_state(bookmark["settled_buckets"])
-        if reason := scope.mismatch(bookmark["made_for"], account_settings):
-            raise BookmarkMismatchError(reason)
-        return digests
+    def for_run(
+        cls,
+        stream_state: Mapping[str, Any],
+        scope: BookmarkScope,
+        rules: SummaryRules,
+        started: datetime,
+    ) -> SettledBucketsPlan:
+        """The plan of a run started at ``started``, from its stream's bookmark (if it fits the
+        run). Raises BookmarkMismatchError for a bookmark made for another run, StateError for
+        a damaged one."""
+        previous = read_bookmark(
+            stream_state,
+            scope,
+            ("settled_buckets",),
+            lambda bookmark: BucketDigests.from_state(bookmark["settled_buckets"]),
+        )
+        return cls(previous, scope, rules, started)
 
     @property
     def skipped_unchanged(self) -> int:
@@ -140,7 +134,7 @@ class SettledBucketsPlan:
     def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
         """Nothing to learn from a page as such."""
 
-    def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
+    def needs_detail(self, invoice_id: str, item: Mapping[str, Any]) -> bool:
         """Open invoices at once; settled ones are folded into their bucket and decided once the
         whole list is read (or read at once on a first run)."""
         if self._rules.changes_unseen(item):
@@ -158,17 +152,16 @@ class SettledBucketsPlan:
                 self._deferred += len(ids)
                 yield from ids
 
-    def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
+    def note_read(self, invoice_id: str, invoice: Mapping[str, Any] | None) -> None:
         """An invoice not emitted spoils its bucket, so the next run reads it again."""
         if invoice is None:
             self._digests.spoil(invoice_id)
 
-    def next_bookmark(self, replication_key: str) -> dict:
+    def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The digests of this run, its start, and what the bookmark was made for."""
-        return {
-            "format": BOOKMARK_FORMAT,
-            "replication_key": replication_key,
-            "replication_key_value": self._started.isoformat(),
-            "made_for": self._scope.to_state(),
-            "settled_buckets": self._digests.to_state(),
-        }
+        return new_bookmark(
+            self._scope,
+            replication_key,
+            replication_key_value=self._started.isoformat(),
+            settled_buckets=self._digests.to_state(),
+        )

@@ -14,13 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tap_invoicing.core.bookmark import (
-    BOOKMARK_FORMAT,
-    BookmarkMismatchError,
-    BookmarkScope,
-    check_format,
-    has_bookmark,
-)
+from tap_invoicing.core.bookmark import BookmarkScope, new_bookmark, read_bookmark
 from tap_invoicing.core.dates import parse_time
 from tap_invoicing.errors import StateError, TapInvoicingError
 
@@ -37,6 +31,16 @@ class Window:
 
     start: datetime | None
     end: datetime
+
+
+def _window_end(bookmark: Mapping[str, Any]) -> datetime | None:
+    """The previous run's window end; StateError when it is there but unreadable."""
+    value = bookmark.get("replication_key_value")
+    end = parse_time(value)
+    if value is not None and end is None:
+        msg = "the invoices bookmark in the state is damaged: its window end is unreadable"
+        raise StateError(msg)
+    return end
 
 
 class UpdateWindowPlan:
@@ -63,10 +67,9 @@ class UpdateWindowPlan:
     @classmethod
     def for_run(
         cls,
-        bookmark: Mapping,
+        stream_state: Mapping[str, Any],
         scope: BookmarkScope,
         *,
-        account_settings: str,
         lookback: timedelta,
         now: datetime | None = None,
     ) -> UpdateWindowPlan:
@@ -77,27 +80,9 @@ class UpdateWindowPlan:
         """
         now = now or datetime.now(UTC)
         end = now.replace(microsecond=0) + (timedelta(seconds=1) if now.microsecond else ZERO)
-        previous_end = cls._previous_end(bookmark, scope, account_settings)
+        previous_end = read_bookmark(stream_state, scope, (), _window_end)
         start = previous_end - lookback if previous_end is not None else scope.start_date
         return cls(Window(start, end), scope, lookback=lookback, previous_end=previous_end)
-
-    @staticmethod
-    def _previous_end(
-        bookmark: Mapping, scope: BookmarkScope, account_settings: str
-    ) -> datetime | None:
-        if not has_bookmark(bookmark):
-            return None
-        check_format(bookmark)
-        if "made_for" not in bookmark:
-            raise StateError("the invoices bookmark in the state is damaged: it has no made_for")
-        value = bookmark.get("replication_key_value")
-        end = parse_time(value)
-        if value is not None and end is None:
-            msg = "the invoices bookmark in the state is damaged: its window end is unreadable"
-            raise StateError(msg)
-        if reason := scope.mismatch(bookmark["made_for"], account_settings):
-            raise BookmarkMismatchError(reason)
-        return end
 
     @property
     def reads_whole_list(self) -> bool:
@@ -121,7 +106,7 @@ class UpdateWindowPlan:
             )
             raise TapInvoicingError(msg)
 
-    def needs_detail(self, invoice_id: str, item: Mapping) -> bool:
+    def needs_detail(self, invoice_id: str, item: Mapping[str, Any]) -> bool:
         """Every invoice in the window was updated since the previous run (or the lookback)."""
         return True
 
@@ -129,20 +114,16 @@ class UpdateWindowPlan:
         """Nothing waits for the end of the list."""
         return ()
 
-    def note_read(self, invoice_id: str, invoice: Mapping | None) -> None:
+    def note_read(self, invoice_id: str, invoice: Mapping[str, Any] | None) -> None:
         """An invoice not emitted would be in no later window unless it changed again: the
         bookmark then keeps the previous end, so the next run lists this window again."""
         if invoice is None:
             self.held_back = True
 
-    def next_bookmark(self, replication_key: str) -> dict:
+    def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The window end (or the previous one, when held back), and what it was made for."""
         end = self._previous_end if self.held_back else self.window.end
-        bookmark: dict = {
-            "format": BOOKMARK_FORMAT,
-            "replication_key": replication_key,
-            "made_for": self._scope.to_state(),
-        }
+        bookmark = new_bookmark(self._scope, replication_key)
         if end is not None:
             bookmark["replication_key_value"] = end.isoformat()
         return bookmark

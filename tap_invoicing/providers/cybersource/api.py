@@ -10,35 +10,36 @@ from urllib.parse import quote
 
 from tap_invoicing.core.dates import parse_time
 from tap_invoicing.core.listing import OffsetListing
-from tap_invoicing.core.plans.open_invoices import OpenInvoicePlan, OpenInvoiceRules, PreviousRun
-from tap_invoicing.core.provider import InvoiceApi
+from tap_invoicing.core.plans.open_invoices import OpenInvoicePlan, OpenInvoiceRules
+from tap_invoicing.core.provider import InvoiceApi, Pass
 
 if TYPE_CHECKING:
-    from tap_invoicing.core.provider import RunStart
+    from tap_invoicing.core.bookmark import BookmarkScope
 
 LIST_PATH = "/invoicing/v2/invoices"
 CLOSED_STATUSES = frozenset({"PAID", "CANCELED"})
 """Once paid or cancelled an invoice can no longer be updated, sent or cancelled."""
 
 
-def invoice_status(invoice: Mapping) -> str:
+def invoice_status(invoice: Mapping[str, Any]) -> str:
     """The status of a summary or a detail, upper-cased as the filter values are."""
     return str(invoice.get("status") or "").upper()
 
 
-def is_open(invoice: Mapping) -> bool:
+def is_open(invoice: Mapping[str, Any]) -> bool:
     """Everything but PAID and CANCELED can still change (PENDING included)."""
     return invoice_status(invoice) not in CLOSED_STATUSES
 
 
-def summary_created(summary: Mapping) -> datetime | None:
+def summary_created(summary: Mapping[str, Any]) -> datetime | None:
     """``createdDate``, absent from some list items."""
     return parse_time(summary.get("createdDate"))
 
 
 def server_time(payload: Any) -> str | None:
     """``submitTimeUtc`` is the server's clock at the response."""
-    return payload.get("submitTimeUtc")
+    value = payload.get("submitTimeUtc")
+    return value if isinstance(value, str) else None
 
 
 RULES = OpenInvoiceRules(is_open=is_open, created=summary_created, server_time=server_time)
@@ -49,28 +50,32 @@ class CyberSourceApi(InvoiceApi):
 
     list_path = LIST_PATH
 
-    def begin(self, run: RunStart) -> tuple[OffsetListing, OpenInvoicePlan]:
+    def begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
         """Offset pages; details for invoices open now, open last time, or new."""
-        previous = PreviousRun.from_state(run.bookmark, run.scope, run.account_settings)
-        listing = OffsetListing(run.page_size, is_end_answer=self.is_end_of_list)
-        return listing, OpenInvoicePlan(previous, run.scope, RULES)
+        listing = OffsetListing(self.settings.page_size, is_end_answer=self.is_end_of_list)
+        return Pass(listing, OpenInvoicePlan.for_run(stream_state, scope, RULES))
 
-    def missing_fields(self, payload: Any, *, listed: bool) -> list[str]:
-        """A list page needs its invoices with ids; a detail needs its id and status."""
+    def missing_from_page(self, payload: Any) -> list[str]:
+        """A list page needs its invoices, each with an id."""
         if not isinstance(payload, dict):
             return ["JSON object"]
-        if listed:
-            invoices = payload.get("invoices")
-            if not isinstance(invoices, list):
-                return ["invoices"]
-            if not all(isinstance(item, dict) and item.get("id") for item in invoices):
-                return ["invoices[].id"]
-            return []
+        invoices = payload.get("invoices")
+        if not isinstance(invoices, list):
+            return ["invoices"]
+        if not all(isinstance(item, dict) and item.get("id") for item in invoices):
+            return ["invoices[].id"]
+        return []
+
+    def missing_from_detail(self, payload: Any) -> list[str]:
+        """A detail needs its id and status."""
+        if not isinstance(payload, dict):
+            return ["JSON object"]
         return [field for field in ("id", "status") if not payload.get(field)]
 
-    def page_items(self, payload: Any) -> list[dict]:
+    def page_items(self, payload: Any) -> list[dict[str, Any]]:
         """The ``invoices`` array."""
-        return payload["invoices"]
+        invoices: list[dict[str, Any]] = payload["invoices"]
+        return invoices
 
     def page_total(self, payload: Any) -> int | None:
         """``totalInvoices``, which grows if invoices are created while we page."""
@@ -79,7 +84,7 @@ class CyberSourceApi(InvoiceApi):
             return int(total)
         return total if isinstance(total, int) else None
 
-    def item_id(self, item: Mapping) -> str:
+    def item_id(self, item: Mapping[str, Any]) -> str:
         """Details are addressed by the list's ``id`` (which may differ from invoiceNumber)."""
         return str(item["id"])
 
@@ -87,7 +92,7 @@ class CyberSourceApi(InvoiceApi):
         """``/invoicing/v2/invoices/{id}``."""
         return f"{LIST_PATH}/{quote(invoice_id, safe='')}"
 
-    def last_activity(self, invoice: Mapping) -> datetime | None:
+    def last_activity(self, invoice: Mapping[str, Any]) -> datetime | None:
         """The newest ``invoiceHistory`` date: the detail has no other per-invoice time."""
         dates = [parse_time(event.get("date")) for event in invoice.get("invoiceHistory") or []]
         return max((date for date in dates if date), default=None)

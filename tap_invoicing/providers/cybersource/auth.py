@@ -16,6 +16,9 @@ from email.utils import formatdate
 from urllib.parse import urlsplit
 
 import requests
+from typing_extensions import override
+
+from tap_invoicing.core.provider import Authenticator
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 SIGNATURE_VALUE = re.compile(r'signature="([^"]+)"')
@@ -74,7 +77,7 @@ def signature_header(*, key_id: str, method: str, signature: str) -> str:
     )
 
 
-class HttpSignatureAuth(requests.auth.AuthBase):
+class HttpSignatureAuth(Authenticator):
     """Signs each prepared request at send time, so every retry carries a fresh ``Date``."""
 
     def __init__(self, *, merchant_id: str, key_id: str, secret_b64: str) -> None:
@@ -122,6 +125,7 @@ class HttpSignatureAuth(requests.auth.AuthBase):
         )
         return request
 
+    @override
     def secrets_of(self, request: requests.PreparedRequest) -> list[str]:
         """The Signature header and the signature in it: an error body may echo either."""
         header = request.headers.get("Signature")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from singer_sdk import typing as th
 
 from tap_invoicing.core.provider import ChildSpec, Provider, Transport
+from tap_invoicing.core.run_settings import RunSettings
 from tap_invoicing.providers.cybersource.api import CyberSourceApi
 from tap_invoicing.providers.cybersource.auth import HttpSignatureAuth, decode_secret
 
@@ -41,15 +43,16 @@ SETTINGS = (
 )
 
 
-def _make_auth(config: Mapping, transport: Transport) -> HttpSignatureAuth:
+def _make_auth(settings: RunSettings, transport: Transport) -> HttpSignatureAuth:
+    options = settings.options
     return HttpSignatureAuth(
-        merchant_id=config["merchant_id"],
-        key_id=config["merchant_key_id"],
-        secret_b64=config["merchant_secret_key"],
+        merchant_id=str(options["merchant_id"]),
+        key_id=str(options["merchant_key_id"]),
+        secret_b64=str(options["merchant_secret_key"]),
     )
 
 
-def _check_settings(config: Mapping) -> list[str]:
+def _check_settings(config: Mapping[str, Any]) -> list[str]:
     try:
         decode_secret(str(config["merchant_secret_key"]))
     except ValueError as error:

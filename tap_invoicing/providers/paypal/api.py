@@ -20,11 +20,10 @@ from urllib.parse import quote
 
 from tap_invoicing.core.listing import WindowedListing, iso_seconds
 from tap_invoicing.core.plans.settled_buckets import SettledBucketsPlan, SummaryRules
-from tap_invoicing.core.provider import InvoiceApi, ListRequest
-from tap_invoicing.settings import max_list_pages
+from tap_invoicing.core.provider import InvoiceApi, ListRequest, Pass
 
 if TYPE_CHECKING:
-    from tap_invoicing.core.provider import RunStart
+    from tap_invoicing.core.bookmark import BookmarkScope
 
 LIST_PATH = "/v2/invoicing/invoices"
 SEARCH_PATH = "/v2/invoicing/search-invoices"
@@ -46,12 +45,12 @@ def _at(value: Any, *path: str) -> Any:
     return value
 
 
-def changes_unseen(summary: Mapping) -> bool:
+def changes_unseen(summary: Mapping[str, Any]) -> bool:
     """Whether an invoice in its listed status can change without its summary showing it."""
     return summary.get("status") not in SETTLED_STATUSES
 
 
-def fingerprint(summary: Mapping) -> str:
+def fingerprint(summary: Mapping[str, Any]) -> str:
     """What of a settled invoice's summary changes with every change it can have."""
     return json.dumps(
         [
@@ -69,7 +68,7 @@ def fingerprint(summary: Mapping) -> str:
 RULES = SummaryRules(changes_unseen=changes_unseen, fingerprint=fingerprint)
 
 
-def transaction_keys(transactions: list[Mapping], id_field: str) -> list[str]:
+def transaction_keys(transactions: list[Mapping[str, Any]], id_field: str) -> list[str]:
     """A key per payment or refund that never changes as others are added: the API's own id
     (``payment_id``, ``refund_id``) when it gives one; for an external one, which has none, a
     digest of what it records, numbered among identical ones in list order."""
@@ -90,12 +89,12 @@ def transaction_keys(transactions: list[Mapping], id_field: str) -> list[str]:
     return keys
 
 
-def payment_keys(transactions: list[Mapping]) -> list[str]:
+def payment_keys(transactions: list[Mapping[str, Any]]) -> list[str]:
     """Keys of ``payments.transactions[]``."""
     return transaction_keys(transactions, "payment_id")
 
 
-def refund_keys(transactions: list[Mapping]) -> list[str]:
+def refund_keys(transactions: list[Mapping[str, Any]]) -> list[str]:
     """Keys of ``refunds.transactions[]``."""
     return transaction_keys(transactions, "refund_id")
 
@@ -106,27 +105,22 @@ class PayPalApi(InvoiceApi):
 
     list_path = LIST_PATH
 
-    @property
-    def list_paths(self) -> tuple[str, ...]:
-        """The plain list and the search."""
-        return (LIST_PATH, SEARCH_PATH)
-
-    def begin(self, run: RunStart) -> tuple[WindowedListing, SettledBucketsPlan]:
+    def begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
         """The whole list (then creation windows past the cap), and the settled-buckets plan."""
         started = datetime.now(UTC).replace(microsecond=0)
-        previous = SettledBucketsPlan.from_state(run.bookmark, run.scope, run.account_settings)
+        plan = SettledBucketsPlan.for_run(stream_state, scope, RULES, started)
         listing = WindowedListing(
-            run.page_size,
+            self.settings.page_size,
             start=None,
             end=started,
             start_param=WINDOW_START,
             end_param=WINDOW_END,
-            max_pages=max_list_pages(self.config),
+            max_pages=self.settings.max_list_pages,
             floor=EARLIEST_CREATION,
             windowless_first=True,
             size_param="page_size",
         )
-        return listing, SettledBucketsPlan(previous, run.scope, RULES, started)
+        return Pass(listing, plan)
 
     def list_request(self, query: Mapping[str, Any]) -> ListRequest:
         """A page of the list, or of a creation window through the search."""
@@ -137,33 +131,38 @@ class PayPalApi(InvoiceApi):
         body = {"creation_date_range": {**window, "end": query[WINDOW_END]}}
         return ListRequest("POST", SEARCH_PATH, params, body)
 
-    def missing_fields(self, payload: Any, *, listed: bool) -> list[str]:
-        """A page holds ``items`` with ids; a detail, its id and status."""
+    def missing_from_page(self, payload: Any) -> list[str]:
+        """A page holds ``items``, each with an id."""
         if not isinstance(payload, dict):
             return ["JSON object"]
-        if listed:
-            items = payload.get("items")
-            if not isinstance(items, list):
-                return ["items"]
-            if not all(isinstance(item, dict) and item.get("id") for item in items):
-                return ["items[].id"]
-            return []
+        items = payload.get("items")
+        if not isinstance(items, list):
+            return ["items"]
+        if not all(isinstance(item, dict) and item.get("id") for item in items):
+            return ["items[].id"]
+        return []
+
+    def missing_from_detail(self, payload: Any) -> list[str]:
+        """A detail holds its id and status."""
+        if not isinstance(payload, dict):
+            return ["JSON object"]
         return [field for field in ("id", "status") if not payload.get(field)]
 
-    def page_items(self, payload: Any) -> list[dict]:
+    def page_items(self, payload: Any) -> list[dict[str, Any]]:
         """The ``items`` array."""
-        return payload["items"]
+        items: list[dict[str, Any]] = payload["items"]
+        return items
 
     def page_total(self, payload: Any) -> int | None:
         """``total_items`` (asked for with ``total_required``), for the progress line only."""
         total = payload.get("total_items")
         return total if type(total) is int else None
 
-    def item_id(self, item: Mapping) -> str:
+    def item_id(self, item: Mapping[str, Any]) -> str:
         """``id``, e.g. ``INV2-RF6D-L66T-D7H2-CRU7``."""
         return str(item["id"])
 
-    def is_complete(self, item: Mapping) -> bool:
+    def is_complete(self, item: Mapping[str, Any]) -> bool:
         """A list item with the invoicer and the items is the whole invoice."""
         return "invoicer" in item and "items" in item
 
@@ -171,7 +170,7 @@ class PayPalApi(InvoiceApi):
         """``/v2/invoicing/invoices/{id}``."""
         return f"{LIST_PATH}/{quote(invoice_id, safe='')}"
 
-    def finish_record(self, invoice: dict) -> dict:
+    def finish_record(self, invoice: dict[str, Any]) -> dict[str, Any]:
         """``last_update_time`` at the top, the replication key: the invoice's own
         ``detail.metadata.last_update_time``, else its creation time."""
         metadata = _at(invoice, "detail", "metadata") or {}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from singer_sdk import typing as th
 
 from tap_invoicing.core.oauth import ClientCredentialsAuth
 from tap_invoicing.core.provider import ChildSpec, Provider, Transport
+from tap_invoicing.core.run_settings import RunSettings
 from tap_invoicing.providers.paypal.api import OAUTH_PATH, PayPalApi, payment_keys, refund_keys
-from tap_invoicing.settings import api_root
 
 SETTINGS = (
     th.Property(
@@ -32,11 +30,11 @@ SETTINGS = (
 )
 
 
-def _make_auth(config: Mapping, transport: Transport) -> ClientCredentialsAuth:
+def _make_auth(settings: RunSettings, transport: Transport) -> ClientCredentialsAuth:
     return ClientCredentialsAuth(
-        token_url=api_root(config, PROVIDER) + OAUTH_PATH,
-        client_id=str(config["client_id"]),
-        client_secret=str(config["client_secret"]),
+        token_url=settings.api_root + OAUTH_PATH,
+        client_id=str(settings.options["client_id"]),
+        client_secret=str(settings.options["client_secret"]),
         transport=transport,
     )
 

@@ -11,12 +11,11 @@ from urllib.parse import quote
 
 from tap_invoicing.core.listing import WindowedListing
 from tap_invoicing.core.plans.update_window import UpdateWindowPlan
-from tap_invoicing.core.provider import InvoiceApi
+from tap_invoicing.core.provider import InvoiceApi, Pass
 from tap_invoicing.providers.revolv3.dates import attempt_time_iso, billing_date_iso
-from tap_invoicing.settings import max_list_pages
 
 if TYPE_CHECKING:
-    from tap_invoicing.core.provider import RunStart
+    from tap_invoicing.core.bookmark import BookmarkScope
 
 LIST_PATH = "/api/Invoices/v1"
 DETAIL_PATH = "/api/Invoices"
@@ -34,27 +33,26 @@ class Revolv3Api(InvoiceApi):
 
     list_path = LIST_PATH
 
-    def begin(self, run: RunStart) -> tuple[WindowedListing, UpdateWindowPlan]:
-        """The window from the bookmark (less the lookback) to now, read by page number."""
-        minutes = self.config.get("lookback_minutes")
+    def begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
+        """The window from the bookmark (less the lookback) to now, read by page number; every
+        record carries the window's end as its replication value."""
+        minutes = self.settings.options.get("lookback_minutes")
         lookback = timedelta(minutes=DEFAULT_LOOKBACK_MINUTES if minutes is None else minutes)
-        plan = UpdateWindowPlan.for_run(
-            run.bookmark, run.scope, account_settings=run.account_settings, lookback=lookback
-        )
+        plan = UpdateWindowPlan.for_run(stream_state, scope, lookback=lookback)
         listing = WindowedListing(
-            run.page_size,
+            self.settings.page_size,
             start=plan.window.start,
             end=plan.window.end,
             start_param="lastUpdateStartDate",
             end_param="lastUpdateEndDate",
-            max_pages=max_list_pages(self.config),
+            max_pages=self.settings.max_list_pages,
             floor=EARLIEST_UPDATE,
         )
-        self._window_end = plan.window.end.isoformat().replace("+00:00", "Z")
-        return listing, plan
+        window_end = plan.window.end.isoformat().replace("+00:00", "Z")
+        return Pass(listing, plan, stamp={"lastUpdateEndDate": window_end})
 
     def _raw_responses(self) -> dict[str, str]:
-        wanted = self.config.get("include_raw_processor_response")
+        wanted = self.settings.options.get("include_raw_processor_response")
         return {"includeRawProcessorResponse": "true"} if wanted else {}
 
     def list_params(self) -> dict[str, Any]:
@@ -65,27 +63,30 @@ class Revolv3Api(InvoiceApi):
         """``includeRawProcessorResponse`` when asked for."""
         return self._raw_responses()
 
-    def missing_fields(self, payload: Any, *, listed: bool) -> list[str]:
-        """A list page is a bare array of invoices with ids; a detail is an invoice with one."""
-        if listed:
-            if not isinstance(payload, list):
-                return ["JSON array"]
-            if not all(isinstance(item, dict) and _has_id(item) for item in payload):
-                return ["[].invoiceId"]
-            return []
+    def missing_from_page(self, payload: Any) -> list[str]:
+        """A list page is a bare array of invoices with ids."""
+        if not isinstance(payload, list):
+            return ["JSON array"]
+        if not all(isinstance(item, dict) and _has_id(item) for item in payload):
+            return ["[].invoiceId"]
+        return []
+
+    def missing_from_detail(self, payload: Any) -> list[str]:
+        """A detail is an invoice with an id."""
         if not isinstance(payload, dict):
             return ["JSON object"]
         return [] if _has_id(payload) else ["invoiceId"]
 
-    def page_items(self, payload: Any) -> list[dict]:
+    def page_items(self, payload: Any) -> list[dict[str, Any]]:
         """The page is the array itself."""
-        return payload
+        items: list[dict[str, Any]] = payload
+        return items
 
-    def item_id(self, item: Mapping) -> str:
+    def item_id(self, item: Mapping[str, Any]) -> str:
         """``invoiceId``."""
         return str(item["invoiceId"])
 
-    def is_complete(self, item: Mapping) -> bool:
+    def is_complete(self, item: Mapping[str, Any]) -> bool:
         """A list item with attempts and line items needs no detail request."""
         return all(field in item for field in FULL_INVOICE_FIELDS)
 
@@ -93,18 +94,17 @@ class Revolv3Api(InvoiceApi):
         """``/api/Invoices/{invoiceId}``."""
         return f"{DETAIL_PATH}/{quote(invoice_id, safe='')}"
 
-    def finish_record(self, invoice: dict) -> dict:
-        """ISO companions of the dates that are not ISO, and the window end it was listed in."""
+    def finish_record(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        """ISO companions of the dates that are not ISO."""
         invoice["billingDateIso"] = billing_date_iso(invoice.get("billingDate"))
         for attempt in invoice.get("invoiceAttempts") or []:
             attempt["invoiceAttemptDateIso"] = attempt_time_iso(attempt.get("invoiceAttemptDate"))
             attempt["processorResponseDateTimeIso"] = attempt_time_iso(
                 attempt.get("processorResponseDateTime")
             )
-        invoice["lastUpdateEndDate"] = self._window_end
         return invoice
 
 
-def _has_id(item: Mapping) -> bool:
+def _has_id(item: Mapping[str, Any]) -> bool:
     invoice_id = item.get("invoiceId")
     return type(invoice_id) is int or (isinstance(invoice_id, str) and bool(invoice_id.strip()))

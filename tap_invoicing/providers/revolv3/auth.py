@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import requests
+from typing_extensions import override
+
+from tap_invoicing.core.provider import Authenticator
 
 HEADER = "x-revolv3-token"
 
 
-class StaticTokenAuth(requests.auth.AuthBase):
+class StaticTokenAuth(Authenticator):
     """Adds the static token to each request as it is sent."""
 
     def __init__(self, token: str) -> None:
@@ -21,6 +24,7 @@ class StaticTokenAuth(requests.auth.AuthBase):
         request.headers[HEADER] = self._token
         return request
 
+    @override
     def secrets_of(self, request: requests.PreparedRequest) -> list[str]:
         """The token header's value."""
         value = request.headers.get(HEADER)

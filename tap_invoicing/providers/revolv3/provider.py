@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from singer_sdk import typing as th
 
 from tap_invoicing.core.provider import ChildSpec, Provider, Transport
+from tap_invoicing.core.run_settings import RunSettings
 from tap_invoicing.providers.revolv3.api import DEFAULT_LOOKBACK_MINUTES, Revolv3Api
 from tap_invoicing.providers.revolv3.auth import StaticTokenAuth
 
@@ -49,11 +51,11 @@ SETTINGS = (
 )
 
 
-def _make_auth(config: Mapping, transport: Transport) -> StaticTokenAuth:
-    return StaticTokenAuth(str(config["static_token"]))
+def _make_auth(settings: RunSettings, transport: Transport) -> StaticTokenAuth:
+    return StaticTokenAuth(str(settings.options["static_token"]))
 
 
-def _check_settings(config: Mapping) -> list[str]:
+def _check_settings(config: Mapping[str, Any]) -> list[str]:
     errors = []
     lookback = config.get("lookback_minutes")
     if lookback is not None and not 0 <= int(lookback) <= MAX_LOOKBACK_MINUTES:

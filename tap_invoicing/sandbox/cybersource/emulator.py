@@ -18,8 +18,8 @@ from tap_invoicing.sandbox.cybersource import lifecycle
 from tap_invoicing.sandbox.cybersource.data import STATUSES, InvoiceFactory
 from tap_invoicing.sandbox.cybersource.record import StoredInvoice, created_date
 from tap_invoicing.sandbox.cybersource.signature import Credentials, SignatureVerifier
+from tap_invoicing.sandbox.emulator import ActionNotAllowedError
 from tap_invoicing.sandbox.options import EmulatorOption
-from tap_invoicing.sandbox.provider import ActionNotAllowedError
 from tap_invoicing.sandbox.ratelimit import RateLimit
 from tap_invoicing.sandbox.server import ApiRequest, ApiResponse, RouteInfo, json_response
 from tap_invoicing.sandbox.store import RecordStore, StoredInvoices, find

@@ -8,7 +8,7 @@ from typing import Any
 
 from tap_invoicing.sandbox.cybersource.data import payment_link, transaction_id
 from tap_invoicing.sandbox.cybersource.record import StoredInvoice, to_decimal
-from tap_invoicing.sandbox.provider import ActionNotAllowedError
+from tap_invoicing.sandbox.emulator import ActionNotAllowedError
 
 SENDABLE = frozenset({"DRAFT", "CREATED", "SENT", "PARTIAL"})
 REMINDABLE = frozenset({"SENT", "PARTIAL"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 
 def created_date(ms: int) -> str:
@@ -44,17 +44,17 @@ class StoredInvoice:
     @property
     def id(self) -> str:
         """The invoice id used in URLs."""
-        return self.detail["id"]
+        return cast("str", self.detail["id"])
 
     @property
     def status(self) -> str:
         """The current status."""
-        return self.detail["status"]
+        return cast("str", self.detail["status"])
 
     @property
     def amounts(self) -> dict[str, Any]:
         """``orderInformation.amountDetails``, live (mutations write through it)."""
-        return self.detail["orderInformation"]["amountDetails"]
+        return cast("dict[str, Any]", self.detail["orderInformation"]["amountDetails"])
 
     def money(self, amount: Decimal) -> Decimal | str:
         """An amount in this invoice's wire type: a JSON number, or a string for ~5% of them."""

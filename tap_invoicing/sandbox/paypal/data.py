@@ -103,6 +103,8 @@ AWKWARD_EVERY = 16
 ID_ALPHABET = string.ascii_uppercase + string.digits
 NEWEST_AGE = timedelta(minutes=3)
 SPAN_SECONDS = SPAN_DAYS * 86_400
+_Line = tuple[Decimal, str, tuple[str, str] | None, tuple[str, str] | None]
+"""An item before pricing: unit amount, quantity, discount (kind, value) and tax (name, percent)."""
 
 
 GROUP_SHARE = 0.05
@@ -351,7 +353,7 @@ class InvoiceFactory:
         scale = Decimal(100) if currency == "JPY" else Decimal(1)
         if index is not None and index % AWKWARD_EVERY == 5:
             awkward = AWKWARD_UNIT_AMOUNTS[(index // AWKWARD_EVERY) % len(AWKWARD_UNIT_AMOUNTS)]
-            lines = [(Decimal(awkward) * scale, "1", None, None)]
+            lines: list[_Line] = [(Decimal(awkward) * scale, "1", None, None)]
             extras_rng = None
         else:
             count = 1 if rng.random() < 0.5 else rng.randint(2, 5)

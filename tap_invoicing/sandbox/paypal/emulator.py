@@ -20,7 +20,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 from urllib.parse import parse_qs, unquote, urlencode
 
 from tap_invoicing.sandbox.fakedata import shuffle_key
@@ -395,7 +395,7 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
             transaction = lifecycle.pay(
                 find(records, invoice_id), self._factory, _now(), amount, external=False
             )
-            return transaction["payment_id"]
+            return cast("str", transaction["payment_id"])
 
     def record_payment(self, invoice_id: str, amount: Decimal | str | float | None = None) -> None:
         """Record a payment made outside PayPal (EXTERNAL, so it has no payment id)."""
@@ -408,7 +408,7 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
             transaction = lifecycle.refund(
                 find(records, invoice_id), self._factory, _now(), amount, external=False
             )
-            return transaction["refund_id"]
+            return cast("str", transaction["refund_id"])
 
     def record_refund(self, invoice_id: str, amount: Decimal | str | float | None = None) -> None:
         """Record a refund made outside PayPal."""
@@ -430,4 +430,4 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
     def last_update(self, invoice_id: str) -> str:
         """``detail.metadata.last_update_time`` as served."""
         with self._store.locked() as records:
-            return find(records, invoice_id).metadata["last_update_time"]
+            return cast("str", find(records, invoice_id).metadata["last_update_time"])

@@ -11,10 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tap_invoicing.sandbox.emulator import ActionNotAllowedError
 from tap_invoicing.sandbox.fakedata import to_amount
 from tap_invoicing.sandbox.paypal.data import InvoiceFactory
 from tap_invoicing.sandbox.paypal.record import StoredInvoice, date_time
-from tap_invoicing.sandbox.provider import ActionNotAllowedError
 
 PAYABLE_STATUSES = frozenset({"SENT", "UNPAID", "PARTIALLY_PAID", "PAYMENT_PENDING"})
 CANCELLABLE_STATUSES = frozenset({"SENT", "UNPAID", "SCHEDULED"})

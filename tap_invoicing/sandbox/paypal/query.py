@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from tap_invoicing.sandbox.paypal.data import STATUSES
 from tap_invoicing.sandbox.paypal.record import COLLECTIONS, StoredInvoice, amount_of
@@ -186,7 +186,8 @@ class SearchFilter:
         paid_on = [date.fromisoformat(t["payment_date"]) for t in invoice.transactions("payments")]
         payment_days = None
         if self.payment is not None:
-            payment_days = tuple(end.astimezone(UTC).date() for end in self.payment)
+            start, end = self.payment
+            payment_days = (start.astimezone(UTC).date(), end.astimezone(UTC).date())
         checks = (
             self.statuses is None or invoice.status in self.statuses,
             all(_text_matches(invoice, name, wanted) for name, wanted in self.texts.items()),
@@ -210,7 +211,14 @@ def _text_matches(invoice: StoredInvoice, name: str, wanted: str) -> bool:
     return wanted in values
 
 
-def _within(value: Any, bounds: tuple[Any, Any]) -> bool:
+class _Comparable(Protocol):
+    def __le__(self, other: Any, /) -> bool: ...
+
+
+_Ordered = TypeVar("_Ordered", bound=_Comparable)
+
+
+def _within(value: _Ordered, bounds: tuple[_Ordered, _Ordered]) -> bool:
     return bounds[0] <= value <= bounds[1]
 
 
@@ -366,12 +374,15 @@ def _day(pointer: str, value: Any, details: list[dict[str, Any]]) -> date | None
     return None
 
 
+_Parsed = TypeVar("_Parsed")
+
+
 def _range(
     data: dict[str, Any],
     name: str,
-    parse: Callable[[str, Any, list[dict[str, Any]]], Any],
+    parse: Callable[[str, Any, list[dict[str, Any]]], _Parsed | None],
     details: list[dict[str, Any]],
-) -> tuple[Any, Any] | None:
+) -> tuple[_Parsed, _Parsed] | None:
     """A ``{start, end}`` range, both ends required."""
     bounds = data.get(name)
     if bounds is None:
@@ -379,16 +390,19 @@ def _range(
     if not isinstance(bounds, dict):
         details.append(_syntax(f"/{name}", bounds))
         return None
-    ends = []
+    ends: list[_Parsed | None] = []
     for end in ("start", "end"):
         pointer = f"/{name}/{end}"
         if bounds.get(end) is None:
             details.append(_missing(pointer))
         else:
             ends.append(parse(pointer, bounds[end], details))
-    if len(ends) != 2 or None in ends:
+    if len(ends) != 2:
         return None
-    return ends[0], ends[1]
+    start, stop = ends
+    if start is None or stop is None:
+        return None
+    return start, stop
 
 
 def _amount_range(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from tap_invoicing.sandbox.fakedata import quantize
 
@@ -103,22 +103,22 @@ class StoredInvoice:
     @property
     def id(self) -> str:
         """The ``INV2-...`` id."""
-        return self.detail["id"]
+        return cast("str", self.detail["id"])
 
     @property
     def status(self) -> str:
         """The current status."""
-        return self.detail["status"]
+        return cast("str", self.detail["status"])
 
     @property
     def currency(self) -> str:
         """The invoice's currency, which all its amounts are in."""
-        return self.detail["detail"]["currency_code"]
+        return cast("str", self.detail["detail"]["currency_code"])
 
     @property
     def metadata(self) -> dict[str, Any]:
         """``detail.metadata``."""
-        return self.detail["detail"]["metadata"]
+        return cast("dict[str, Any]", self.detail["detail"]["metadata"])
 
     @property
     def total(self) -> Decimal:
@@ -127,7 +127,7 @@ class StoredInvoice:
 
     def transactions(self, collection: str) -> list[dict[str, Any]]:
         """The ``payments`` or ``refunds`` transactions, oldest first (none: empty)."""
-        return self.detail.get(collection, {}).get("transactions", [])
+        return cast("list[dict[str, Any]]", self.detail.get(collection, {}).get("transactions", []))
 
     def sum_of(self, collection: str, kind: str | None = None) -> Decimal:
         """What the ``payments`` or ``refunds`` transactions add up to (of one ``kind`` only:

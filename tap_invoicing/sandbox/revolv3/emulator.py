@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 from urllib.parse import unquote
 
 from tap_invoicing.sandbox.fakedata import shuffle_key, to_amount
@@ -328,4 +328,4 @@ def _matches(invoice: StoredInvoice, query: ListQuery) -> bool:
 
 def _number(invoice: StoredInvoice) -> int:
     """The invoice id as the number it is on the wire."""
-    return invoice.detail["invoiceId"]
+    return cast("int", invoice.detail["invoiceId"])

@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tap_invoicing.sandbox.emulator import ActionNotAllowedError
 from tap_invoicing.sandbox.fakedata import to_amount
-from tap_invoicing.sandbox.provider import ActionNotAllowedError
 from tap_invoicing.sandbox.revolv3.data import (
     BILLABLE_STATUSES,
     REFUND_STATUSES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 BILLING_DATE_STYLES = ("dd-MMM-yy", "M/d/yyyy")
@@ -88,7 +88,7 @@ class StoredInvoice:
     @property
     def status(self) -> str:
         """The current ``invoiceStatus``."""
-        return self.detail["invoiceStatus"]
+        return cast("str", self.detail["invoiceStatus"])
 
     @property
     def attempts(self) -> list[dict[str, Any]]:
