@@ -1,7 +1,12 @@
 # Two commands on a fresh machine (Python 3.11+ with pip):
 #   make demo   start the bundled sandbox, extract it with tap-invoicing into target-jsonl (output/);
 #               PROVIDER=revolv3 or PROVIDER=paypal for those sandboxes
-#   make test   lint and run the test suite against the sandbox
+#   make test   lint and run every test (what CI runs: .ci/run); installs what they need, PostgreSQL,
+#               target-postgres, Meltano and Airflow included
+# And while working on the tap:
+#   make test-fast  the engine and the sandboxes without PostgreSQL, Meltano or Airflow, in four
+#               processes (under two minutes): pytest -m "not warehouse and not orchestrate and not
+#               slow"; the markers are described in pyproject.toml
 #   make bench  how fast it extracts: workers vs one, vs a minimal client, memory, the cost of
 #               logging (a few minutes)
 PYTHON ?= python3
@@ -11,7 +16,7 @@ TARGET_VENV := .venv-target
 SINGER_TOOLS_VENV := .venv-singer-tools
 TARGET_POSTGRES_VENV := .venv-target-postgres
 
-.PHONY: demo test lint bench clean postgres-server
+.PHONY: demo test test-fast lint bench clean postgres-server
 
 # The vendor SDK used to cross-check request signatures pulls in urllib3-future, whose wheel
 # replaces the urllib3 that requests uses; built with URLLIB3_NO_OVERRIDE it installs beside it.
@@ -75,6 +80,12 @@ lint: $(VENV)/.installed
 test: lint $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed \
 	$(MELTANO_VENV)/.installed postgres-server $(AIRFLOW_VENV)/.installed
 	$(VENV)/bin/python -m pytest
+
+# Four processes for two cores: most of a test's time is spent waiting (the sandbox's latency,
+# retry pauses, the tap's subprocesses). --dist loadscope keeps a module's or class's tests in one
+# process, in order, as the SDK's standard test classes expect.
+test-fast: $(VENV)/.installed $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed
+	$(VENV)/bin/python -m pytest -n 4 --dist loadscope -m "not warehouse and not orchestrate and not slow"
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/throughput.py
