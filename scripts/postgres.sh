@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The PostgreSQL server the warehouse tests load into (tests/test_warehouse_postgres.py).
+# The PostgreSQL server the warehouse tests load into (tests/*/test_warehouse.py).
 #   scripts/postgres.sh install   install Debian's server package if no server is installed
 #   scripts/postgres.sh bindir    print the directory of initdb, pg_ctl and postgres (fails if none)
 # Debian's package also creates the `postgres` system user, which the tests run the server as when

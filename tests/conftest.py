@@ -258,3 +258,18 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def config(sandbox: Sandbox) -> dict[str, Any]:
     return {**sandbox.tap_config(), "page_size": 25}
+
+
+ORCHESTRATE = Path(__file__).resolve().parent / "orchestrate"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they need, so ``make test-fast`` can leave them out without a list:
+    ``warehouse`` for any test using the PostgreSQL server (the ``postgres`` fixture, which
+    ``warehouse`` uses), ``orchestrate`` for every test under tests/orchestrate/ (Meltano,
+    Airflow). ``slow`` is set by hand on the few long tests (pyproject.toml lists the markers)."""
+    for item in items:
+        if "postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.warehouse)
+        if item.path.is_relative_to(ORCHESTRATE):
+            item.add_marker(pytest.mark.orchestrate)

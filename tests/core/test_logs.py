@@ -89,6 +89,7 @@ def check_one_line_per_retry(lines: list[str], sandbox: Sandbox) -> None:
     assert f"Retrying GET {DETAIL}{sandbox.invoice_ids()[30]} in " in retries[0]
 
 
+@pytest.mark.slow
 def test_through_a_pipe_plain_lines_progress_every_ten_seconds(slow_sandbox, tmp_path):
     sandbox, config = slow_sandbox
     result = run_tap(tmp_path, config)
@@ -141,6 +142,7 @@ def run_on_a_terminal(command: list[str]) -> tuple[int, bytes, bytes]:
     return status, stdout, b"".join(shown)
 
 
+@pytest.mark.slow
 def test_on_a_terminal_a_live_bar_and_whole_singer_messages(slow_sandbox, tmp_path):
     sandbox, config = slow_sandbox
     status, stdout, shown = run_on_a_terminal([TAP, "--config", write_config(tmp_path, config)])

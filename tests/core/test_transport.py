@@ -26,7 +26,7 @@ from tap_invoicing.errors import RedirectRefusedError, RetriesExhaustedError
 from tap_invoicing.sandbox import Fault, Sandbox
 from tests.conftest import everything, no_waiting, run_cli, run_sync
 from tests.core.test_helpers import http_date
-from tests.cybersource.test_faults import DETAIL, LIST
+from tests.cybersource.test_failures import DETAIL, LIST
 
 
 def write_config(path: Path, config: dict) -> str:

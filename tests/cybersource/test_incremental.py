@@ -77,6 +77,7 @@ def test_an_invoice_closed_between_runs_is_read_once_more_then_never(sandbox, co
     assert sent not in sandbox.detail_requests()
 
 
+@pytest.mark.slow
 def test_state_grows_with_the_open_invoices_only():
     """About 2.4 bytes of state per open invoice, nothing per closed one."""
     for count in (100, 2000):

@@ -12,7 +12,7 @@ from tests.conftest import SyncResult
 
 FAST = 1000
 """A request rate for tests of behaviour, with the sandbox's rate limits off: the rate limit has
-tests of its own (test_revolv3_rate_limit.py)."""
+tests of its own (test_rate_limit.py)."""
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ default settings, and a 429 (which comes without Retry-After) pauses every worke
 
 from __future__ import annotations
 
+import pytest
+
 from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.sandbox.ratelimit import RateLimit
 from tests.conftest import run_sync
@@ -20,6 +22,7 @@ def busiest_second(times: list[float]) -> int:
     return most
 
 
+@pytest.mark.slow
 def test_default_settings_get_no_429_over_a_long_run():
     with Sandbox(provider="revolv3", invoices=400, seed=27, latency=0.01) as sandbox:
         result = run_sync(sandbox.tap_config())

@@ -67,6 +67,7 @@ def test_a_transient_fault_changes_nothing_in_the_output(sandbox, config, fault)
     )
 
 
+@pytest.mark.slow
 def test_faults_on_a_share_of_all_requests_change_nothing(sandbox, config):
     clean = run_sync(config)
     for kind, status in (("status", 503), ("drop", 500), ("garbage", 500), ("truncate", 500)):
