@@ -14,6 +14,8 @@ from http import HTTPStatus
 from typing import Any, ClassVar, Literal
 from urllib.parse import unquote
 
+import simplejson
+
 from tap_invoicing.sandbox.cybersource import lifecycle
 from tap_invoicing.sandbox.cybersource.data import STATUSES, InvoiceFactory
 from tap_invoicing.sandbox.cybersource.record import StoredInvoice, created_date
@@ -136,6 +138,9 @@ class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
             return self._list(request.query)
         if route.kind == "detail" and route.invoice_id is not None:
             return self._detail(route.invoice_id)
+        detail = DETAIL_PATH.fullmatch(request.path)
+        if request.method == "PUT" and detail:
+            return self._put(unquote(detail.group(1)), request.body)
         action = ACTION_PATH.fullmatch(request.path)
         if request.method == "POST" and action:
             return self._action(unquote(action.group(1)), action.group(2))
@@ -264,6 +269,31 @@ class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
         del body["invoiceHistory"]
         return json_response(200, body, content_type=HAL_TYPE)
 
+    def _put(self, invoice_id: str, body: bytes) -> ApiResponse:
+        """The update: the request replaces what it sends (its order replaces the order's line
+        items and amounts), answered like the detail minus its history; a 400 when it is
+        invalid or a payment was made."""
+        try:
+            request = simplejson.loads(body or b"null", use_decimal=True)
+        except ValueError:
+            request = None
+        with self._store.locked() as records:
+            invoice = records.get(invoice_id)
+            if invoice is None:
+                return _not_found("Invoice does not exist.")
+            try:
+                lifecycle.update_request(invoice, request, now_ms())
+            except lifecycle.InvalidRequestError as invalid:
+                details = [{"field": invalid.field, "reason": invalid.reason}]
+                message = str(invalid)
+                return _error(400, "BADREQUEST", "VALIDATION_ERROR", message, details=details)
+            except ActionNotAllowedError as refusal:
+                return _error(400, "BADREQUEST", "ACTION_NOT_ALLOWED", str(refusal))
+            # A new dict over the stored values, encoded while the store is locked.
+            served = self._served(invoice.detail)
+            del served["invoiceHistory"]
+            return json_response(200, served, content_type=HAL_TYPE)
+
     @staticmethod
     def _served(detail: dict[str, Any]) -> dict[str, Any]:
         """The detail with this response's ``submitTimeUtc`` in its place after ``id`` (a new
@@ -283,7 +313,9 @@ class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
             lifecycle.cancel(find(records, invoice_id), now_ms())
 
     def update(self, invoice_id: str, **changes: Any) -> None:
-        """Edit an unpaid invoice's fields (see ``lifecycle.UPDATE_FIELDS``)."""
+        """Edit an unpaid invoice's fields (see ``lifecycle.UPDATE_FIELDS``); ``line_items``
+        (dicts shaped like the detail's) replaces its lines, and the amounts follow, as
+        ``PUT /invoicing/v2/invoices/{id}`` does. ActionNotAllowedError once it is paid."""
         with self._store.locked() as records:
             lifecycle.update(find(records, invoice_id), changes, now_ms())
 
