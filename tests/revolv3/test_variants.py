@@ -1,5 +1,6 @@
 """Revolv3's documented variants are survived: the v1 list's ``lastAttemptOnly`` (its default
-undocumented) never keeps earlier attempts from ``invoice_attempts``."""
+undocumented) never keeps earlier attempts from ``invoice_attempts``, and a field the docs leave
+untyped keeps the JSON type the API sends it in (``accountNumberLength`` arrives as a number)."""
 
 from __future__ import annotations
 
@@ -125,3 +126,40 @@ def test_a_full_item_not_known_to_hold_every_attempt_gets_its_detail(trimming, m
     result = run_sync({**fast(trimming), "page_size": 25})
     assert emitted_attempts(result) == {i: ids for i, ids in attempts.items() if ids}
     assert sorted(trimming.detail_requests()) == sorted(trimming.invoice_ids())
+
+
+# --- a number stays a number ----------------------------------------------------------------
+
+
+def ach_lengths(invoice: dict[str, Any]) -> list[Any]:
+    """Every ``accountNumberLength`` in an invoice (its payment method and its attempts')."""
+    methods = [invoice.get("paymentMethod")]
+    methods += [attempt.get("paymentMethod") for attempt in invoice.get("invoiceAttempts") or []]
+    return [
+        method["paymentMethodAchDetails"]["accountNumberLength"]
+        for method in methods
+        if method and method.get("paymentMethodAchDetails")
+    ]
+
+
+@pytest.mark.parametrize("list_shape", ["summary", "full"])
+def test_account_number_length_arrives_as_the_number_the_api_sends(list_shape):
+    with Sandbox(
+        provider="revolv3", invoices=80, seed=28, rate_limits=(), list_shape=list_shape
+    ) as sandbox:
+        served = {i: sandbox.invoice(i) for i in sandbox.invoice_ids()}
+        result = run_sync({**fast(sandbox), "page_size": 50})
+    sent = [length for invoice in served.values() for length in ach_lengths(invoice)]
+    assert sent and all(type(length) is int for length in sent), "the API sends JSON numbers"
+    compared = 0
+    for record in result.records("invoices"):
+        lengths = ach_lengths(record)
+        assert lengths == ach_lengths(served[str(record["invoiceId"])])
+        compared += len(lengths)
+        assert all(type(length) is int for length in lengths), lengths
+    assert compared >= 5, "too few ACH invoices in the data set"
+    for attempt in result.records("invoice_attempts"):
+        details = (attempt.get("paymentMethod") or {}).get("paymentMethodAchDetails")
+        if details:
+            assert type(details["accountNumberLength"]) is int
+            assert 8 <= details["accountNumberLength"] <= 17
