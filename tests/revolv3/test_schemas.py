@@ -204,7 +204,7 @@ ACH = {
     "merchantPaymentMethodRefId": "pm-ach-77",
     "paymentMethodAchDetails": {
         "accountNumberLast4Digits": "6789",
-        "accountNumberLength": "9",
+        "accountNumberLength": 9,
         "accountType": "Checking",
         "routingNumberLast4": "0021",
     },

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 LIST_PATH = "/invoicing/v2/invoices"
 CLOSED_STATUSES = frozenset({"PAID", "CANCELED"})
 """Once paid or cancelled an invoice can no longer be updated, sent or cancelled."""
+END_OF_LIST_MESSAGES = frozenset({"no invoices found", "invoice does not exist"})
+"""The list's 404 past its end, normalised: the spec describes it as "No invoices found.", its
+example body says "Invoice does not exist." (api-notes section 6)."""
+NOT_FOUND_STATUS = "NOTFOUND"
 
 
 def invoice_status(invoice: Mapping[str, Any]) -> str:
@@ -40,6 +44,20 @@ def server_time(payload: Any) -> str | None:
     """``submitTimeUtc`` is the server's clock at the response."""
     value = payload.get("submitTimeUtc")
     return value if isinstance(value, str) else None
+
+
+def is_end_of_list_answer(payload: Any) -> bool:
+    """Whether a list 404 is the invoicing service's own end-of-list answer: status ``NOTFOUND``
+    with either documented message. ``reason`` is not relied on (the example says
+    ``NOT_FOUND``, the spec's enum lists only the 400's reasons); the message is what tells this
+    answer from a route that does not exist (a wrong ``base_url`` path), which must fail the run
+    rather than end it empty."""
+    if not isinstance(payload, dict) or payload.get("status") != NOT_FOUND_STATUS:
+        return False
+    message = payload.get("message")
+    if not isinstance(message, str):
+        return False
+    return message.strip().rstrip(".").strip().casefold() in END_OF_LIST_MESSAGES
 
 
 RULES = OpenInvoiceRules(is_open=is_open, created=summary_created, server_time=server_time)
@@ -98,7 +116,5 @@ class CyberSourceApi(InvoiceApi):
         return max((date for date in dates if date), default=None)
 
     def is_end_of_list(self, payload: Any) -> bool:
-        """The list answers past its end with 404 ``"No invoices found."``; a route that does
-        not exist answers 404 too, with another message."""
-        message = payload.get("message") if isinstance(payload, dict) else None
-        return isinstance(message, str) and message.startswith("No invoices found")
+        """See ``is_end_of_list_answer``."""
+        return is_end_of_list_answer(payload)

@@ -1,6 +1,7 @@
 """Revolv3 invoices as the engine reads them: the list filtered by the API's last-update window,
-paged by number and split into smaller windows past the API's page cap; a detail request only
-for list items that are summaries; normalised companions of the non-ISO dates."""
+paged by number and split into smaller windows past the API's page cap, asking for every attempt;
+a detail request for list items not known to be the whole invoice; normalised companions of the
+non-ISO dates."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ DEFAULT_LOOKBACK_MINUTES = 5
 EARLIEST_UPDATE = datetime(2000, 1, 1, tzinfo=UTC)
 """Where a window without a start is split from: older than any Revolv3 account."""
 FULL_INVOICE_FIELDS = ("invoiceAttempts", "invoiceLineItems")
-"""A list item holding these is the whole invoice (the list's schema says it is; its example
+"""A list item holding these is a full invoice (the list's schema says items are; its example
 and guide show summaries without them)."""
+EVERY_ATTEMPT = {"lastAttemptOnly": "false"}
+"""The v1 list's ``lastAttemptOnly`` trims a full item's ``invoiceAttempts`` to the last one,
+and its default is undocumented: every list page asks for every attempt, so that a full item
+can be taken as the whole invoice."""
 
 
 class Revolv3Api(InvoiceApi):
@@ -56,8 +61,8 @@ class Revolv3Api(InvoiceApi):
         return {"includeRawProcessorResponse": "true"} if wanted else {}
 
     def list_params(self) -> dict[str, Any]:
-        """``includeRawProcessorResponse`` when asked for."""
-        return self._raw_responses()
+        """``lastAttemptOnly=false`` always; ``includeRawProcessorResponse`` when asked for."""
+        return {**EVERY_ATTEMPT, **self._raw_responses()}
 
     def detail_params(self) -> dict[str, Any]:
         """``includeRawProcessorResponse`` when asked for."""
@@ -87,8 +92,13 @@ class Revolv3Api(InvoiceApi):
         return str(item["invoiceId"])
 
     def is_complete(self, item: Mapping[str, Any]) -> bool:
-        """A list item with attempts and line items needs no detail request."""
-        return all(field in item for field in FULL_INVOICE_FIELDS)
+        """A list item is known to be the whole invoice only when it holds attempts and line
+        items and the list was asked for every attempt (a trimmed item looks just like a whole
+        one); anything else gets a detail request."""
+        asked_every_attempt = all(
+            self.list_params().get(name) == value for name, value in EVERY_ATTEMPT.items()
+        )
+        return asked_every_attempt and all(field in item for field in FULL_INVOICE_FIELDS)
 
     def detail_path(self, invoice_id: str) -> str:
         """``/api/Invoices/{invoiceId}``."""

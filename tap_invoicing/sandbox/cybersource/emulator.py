@@ -11,8 +11,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import unquote
+
+import simplejson
 
 from tap_invoicing.sandbox.cybersource import lifecycle
 from tap_invoicing.sandbox.cybersource.data import STATUSES, InvoiceFactory
@@ -33,6 +35,24 @@ HAL_TYPE = "application/hal+json;charset=utf-8"
 AUTH_FAILED = {"response": {"rmsg": "Authentication Failed"}}
 SUMMARY_CUSTOMER_FIELDS = ("name", "merchantCustomerId")
 SUMMARY_INVOICE_FIELDS = ("dueDate", "expirationDate", "paymentLink")
+EndOfList = Literal["no-invoices-found", "invoice-does-not-exist"]
+END_OF_LIST_MESSAGES: dict[str, str] = {
+    "no-invoices-found": "No invoices found.",
+    "invoice-does-not-exist": "Invoice does not exist.",
+}
+"""The list's 404 past its end: the spec describes it as "No invoices found.", while its example
+body says "Invoice does not exist." (api-notes section 6); the real API may send either."""
+UNKNOWN_ROUTE_MESSAGE = "The requested resource does not exist."
+"""What a route the API lacks answers. The real API's answer is undocumented (its gateway
+answers a failed authentication in another envelope altogether); the sandbox's keeps the
+invoicing error shape but never an end-of-list message, so a wrong ``base_url`` path cannot
+pass for an empty list."""
+END_OF_LIST = EmulatorOption(
+    "end_of_list",
+    "the list's 404 past its end: the spec's description, 'No invoices found.' (default), or "
+    "its example's 'Invoice does not exist.'",
+    choices=tuple(END_OF_LIST_MESSAGES),
+)
 
 
 def now_ms() -> int:
@@ -68,12 +88,15 @@ def _page_link(offset: int, limit: int) -> dict[str, str]:
 
 
 class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
-    """A seeded CyberSource merchant with invoices, served as the Invoicing v2 REST API."""
+    """A seeded CyberSource merchant with invoices, served as the Invoicing v2 REST API.
+
+    ``end_of_list`` picks which of the two documented 404 bodies the list answers past its end
+    (and on an account without invoices)."""
 
     name = "cybersource"
     rate_limits: tuple[RateLimit, ...] = ()
     """CyberSource publishes no rate limits for invoicing (api-notes section 6)."""
-    cli_options: ClassVar[tuple[EmulatorOption, ...]] = ()
+    cli_options: ClassVar[tuple[EmulatorOption, ...]] = (END_OF_LIST,)
     secret_patterns: ClassVar[tuple[re.Pattern[str], ...]] = (re.compile('signature="'),)
     """An HTTP Signature header's signature (recomputed per request, so found by its look)."""
 
@@ -82,7 +105,13 @@ class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
         """The merchant id, key id and shared secret the sandbox accepts with ``seed``."""
         return tuple(asdict(Credentials.for_seed(seed)).values())
 
-    def __init__(self, *, invoices: int, seed: int) -> None:
+    def __init__(
+        self, *, invoices: int, seed: int, end_of_list: EndOfList = "no-invoices-found"
+    ) -> None:
+        if end_of_list not in END_OF_LIST_MESSAGES:
+            choices = ", ".join(map(repr, END_OF_LIST_MESSAGES))
+            raise ValueError(f"end_of_list must be one of {choices}, not {end_of_list!r}")
+        self._end_of_list_message = END_OF_LIST_MESSAGES[end_of_list]
         self.credentials = Credentials.for_seed(seed)
         self._verifier = SignatureVerifier(self.credentials)
         self._factory = InvoiceFactory(seed)
@@ -109,17 +138,20 @@ class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
             return self._list(request.query)
         if route.kind == "detail" and route.invoice_id is not None:
             return self._detail(route.invoice_id)
+        detail = DETAIL_PATH.fullmatch(request.path)
+        if request.method == "PUT" and detail:
+            return self._put(unquote(detail.group(1)), request.body)
         action = ACTION_PATH.fullmatch(request.path)
         if request.method == "POST" and action:
             return self._action(unquote(action.group(1)), action.group(2))
-        return _not_found("The requested resource does not exist.")
+        return _not_found(UNKNOWN_ROUTE_MESSAGE)
 
     def fault_response(self, status: int) -> ApiResponse:
         """Vendor-shaped error bodies for injected status faults."""
         if status == 401:
             return json_response(401, AUTH_FAILED)
         if status == 404:
-            return _not_found("The requested resource does not exist.")
+            return _not_found(UNKNOWN_ROUTE_MESSAGE)
         if status >= 500:
             return _error(status, "SERVER_ERROR", "SYSTEM_ERROR", "Error - General system failure.")
         try:
@@ -172,7 +204,7 @@ class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
             page = [self._summary(invoice) for invoice in matching[start : start + size]]
         total = len(matching)
         if start >= total:
-            return _not_found("No invoices found.")
+            return _not_found(self._end_of_list_message)
         links = {"self": _page_link(start, size)}
         if start + size < total:
             links["next"] = _page_link(start + size, size)
@@ -237,6 +269,31 @@ class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
         del body["invoiceHistory"]
         return json_response(200, body, content_type=HAL_TYPE)
 
+    def _put(self, invoice_id: str, body: bytes) -> ApiResponse:
+        """The update: the request replaces what it sends (its order replaces the order's line
+        items and amounts), answered like the detail minus its history; a 400 when it is
+        invalid or a payment was made."""
+        try:
+            request = simplejson.loads(body or b"null", use_decimal=True)
+        except ValueError:
+            request = None
+        with self._store.locked() as records:
+            invoice = records.get(invoice_id)
+            if invoice is None:
+                return _not_found("Invoice does not exist.")
+            try:
+                lifecycle.update_request(invoice, request, now_ms())
+            except lifecycle.InvalidRequestError as invalid:
+                details = [{"field": invalid.field, "reason": invalid.reason}]
+                message = str(invalid)
+                return _error(400, "BADREQUEST", "VALIDATION_ERROR", message, details=details)
+            except ActionNotAllowedError as refusal:
+                return _error(400, "BADREQUEST", "ACTION_NOT_ALLOWED", str(refusal))
+            # A new dict over the stored values, encoded while the store is locked.
+            served = self._served(invoice.detail)
+            del served["invoiceHistory"]
+            return json_response(200, served, content_type=HAL_TYPE)
+
     @staticmethod
     def _served(detail: dict[str, Any]) -> dict[str, Any]:
         """The detail with this response's ``submitTimeUtc`` in its place after ``id`` (a new
@@ -256,7 +313,9 @@ class CyberSourceEmulator(StoredInvoices[StoredInvoice]):
             lifecycle.cancel(find(records, invoice_id), now_ms())
 
     def update(self, invoice_id: str, **changes: Any) -> None:
-        """Edit an unpaid invoice's fields (see ``lifecycle.UPDATE_FIELDS``)."""
+        """Edit an unpaid invoice's fields (see ``lifecycle.UPDATE_FIELDS``); ``line_items``
+        (dicts shaped like the detail's) replaces its lines, and the amounts follow, as
+        ``PUT /invoicing/v2/invoices/{id}`` does. ActionNotAllowedError once it is paid."""
         with self._store.locked() as records:
             lifecycle.update(find(records, invoice_id), changes, now_ms())
 

@@ -50,6 +50,22 @@ RATE_LIMITED = {
     "error": "Too Many Requests",
     "message": "Rate limit exceeded. Please retry after a few seconds.",
 }
+
+
+def boolean(value: str) -> bool:
+    """``true`` or ``false`` (any case), as the command line gives a boolean option."""
+    if value.strip().lower() not in {"true", "false"}:
+        raise ValueError(value)
+    return value.strip().lower() == "true"
+
+
+LAST_ATTEMPT_ONLY_DEFAULT = EmulatorOption(
+    "last_attempt_only_default",
+    "with --list-shape full: whether a list request without lastAttemptOnly gets only each "
+    "invoice's last attempt (its default is undocumented; default false)",
+    type=boolean,
+    metavar="true|false",
+)
 ADDED_HISTORY = timedelta(minutes=10)
 """How far back the attempts of an invoice made by ``add`` reach (all before now)."""
 
@@ -73,12 +89,19 @@ class Revolv3Emulator(StoredInvoices[StoredInvoice]):
     ``list_shape`` decides what a list item is: the documented "summary" or the "full" detail
     (the docs disagree; see the api-notes). ``max_page`` caps the page number, answering a
     higher one with a 400 or, with ``past_max_page="empty"``, ``[]``. Without ``orderBy`` the
-    list comes in ``default_order``, which no client may rely on. ``invoiceStatusEnum`` is not
-    served: no example shows it and its integer-to-name mapping is undocumented.
+    list comes in ``default_order``, which no client may rely on. The list's ``lastAttemptOnly``
+    trims full items to their last attempt; its default is undocumented, so
+    ``last_attempt_only_default`` decides what a request that does not send it gets.
+    ``invoiceStatusEnum`` is not served: no example shows it and its integer-to-name mapping is
+    undocumented.
     """
 
     name = "revolv3"
-    cli_options: ClassVar[tuple[EmulatorOption, ...]] = (LIST_SHAPE, MAX_PAGE)
+    cli_options: ClassVar[tuple[EmulatorOption, ...]] = (
+        LIST_SHAPE,
+        MAX_PAGE,
+        LAST_ATTEMPT_ONLY_DEFAULT,
+    )
     secret_patterns: ClassVar[tuple[re.Pattern[str], ...]] = ()
 
     @staticmethod
@@ -95,6 +118,7 @@ class Revolv3Emulator(StoredInvoices[StoredInvoice]):
         max_page: int | None = 1000,
         past_max_page: PastMaxPage = "400",
         default_order: DefaultOrder = "id_desc",
+        last_attempt_only_default: bool = False,
         rate_limits: tuple[RateLimit, ...] = DEFAULT_RATE_LIMITS,
     ) -> None:
         if list_shape not in {"summary", "full"}:
@@ -105,6 +129,8 @@ class Revolv3Emulator(StoredInvoices[StoredInvoice]):
             raise ValueError(f"past_max_page must be '400' or 'empty', not {past_max_page!r}")
         if default_order not in DEFAULT_ORDERS:
             raise ValueError(f"default_order must be one of {DEFAULT_ORDERS}")
+        if not isinstance(last_attempt_only_default, bool):
+            raise ValueError("last_attempt_only_default must be True or False")
         self.credentials = Credentials.for_seed(seed)
         self.rate_limits = tuple(rate_limits)
         self._seed = seed
@@ -112,6 +138,7 @@ class Revolv3Emulator(StoredInvoices[StoredInvoice]):
         self._max_page = max_page
         self._past_max_page = past_max_page
         self._default_order = default_order
+        self._last_attempt_only_default = last_attempt_only_default
         self._factory = InvoiceFactory(seed)
         self._rng = random.Random(f"{seed}:changes")
         initial = self._factory.initial(invoices, _now())
@@ -181,6 +208,9 @@ class Revolv3Emulator(StoredInvoices[StoredInvoice]):
         if self._max_page is not None and query.page > self._max_page:
             return json_response(200, [], content_type=JSON_TYPE)
         start = (query.page - 1) * query.page_size
+        last_attempt_only = query.last_attempt_only
+        if last_attempt_only is None:
+            last_attempt_only = self._last_attempt_only_default
         now = _now()
         with self._store.locked() as records:
             matching = [invoice for invoice in records.values() if _matches(invoice, query)]
@@ -192,7 +222,7 @@ class Revolv3Emulator(StoredInvoices[StoredInvoice]):
                     invoice.served(
                         now,
                         raw=query.raw_processor_response,
-                        last_attempt_only=query.last_attempt_only,
+                        last_attempt_only=last_attempt_only,
                     )
                     for invoice in chosen
                 ]

@@ -42,7 +42,8 @@ class ListQuery:
     billing_end: date | None
     merchant_customer_ref_id: str | None
     raw_processor_response: bool
-    last_attempt_only: bool
+    last_attempt_only: bool | None
+    """None when not sent: its default is undocumented, so the emulator's option decides."""
     order_by: str | None
 
 
@@ -75,7 +76,7 @@ def parse_list_query(query: dict[str, str], page_limit: int | None) -> ListQuery
         billing_end=_day(query, "billingEndDate", errors),
         merchant_customer_ref_id=query.get("merchantCustomerRefId") or None,
         raw_processor_response=parse_boolean(query, "includeRawProcessorResponse", errors),
-        last_attempt_only=parse_boolean(query, "lastAttemptOnly", errors),
+        last_attempt_only=parse_optional_boolean(query, "lastAttemptOnly", errors),
         order_by=None if order_by is None else ORDER_BY.get(order_by.strip()),
     )
     if errors:
@@ -85,12 +86,17 @@ def parse_list_query(query: dict[str, str], page_limit: int | None) -> ListQuery
 
 def parse_boolean(query: dict[str, str], name: str, errors: list[str]) -> bool:
     """``true``/``false`` in any case (.NET's ``bool.Parse``); absent means false."""
+    return parse_optional_boolean(query, name, errors) or False
+
+
+def parse_optional_boolean(query: dict[str, str], name: str, errors: list[str]) -> bool | None:
+    """``true``/``false`` in any case (.NET's ``bool.Parse``); None when absent."""
     value = query.get(name)
     if value is None:
-        return False
+        return None
     if value.strip().lower() not in {"true", "false"}:
         errors.append(f"{name} must be true or false")
-        return False
+        return None
     return value.strip().lower() == "true"
 
 
