@@ -705,12 +705,13 @@ def test_statuses_and_transactions_are_consistent(shared):
         for transaction in payments:
             assert DATE.fullmatch(transaction["payment_date"])
             paypal = transaction["type"] == "PAYPAL"
-            assert ("payment_id" in transaction) == paypal
-            assert not paypal or 17 <= len(transaction["payment_id"]) <= 22
+            assert 17 <= len(transaction["payment_id"]) <= 22
+            assert transaction["payment_id"].startswith("EXTR-") != paypal
             assert (transaction["method"] == "PAYPAL") == paypal
         for transaction in refunds:
             assert DATE.fullmatch(transaction["refund_date"])
-            assert ("refund_id" in transaction) == (transaction["type"] == "PAYPAL")
+            external = transaction["type"] == "EXTERNAL"
+            assert transaction["refund_id"].startswith("EXTR-") == external
         metadata = invoice["detail"]["metadata"]
         sent = status not in {"DRAFT", "SCHEDULED"}
         assert ("first_sent_time" in metadata) == sent
@@ -831,11 +832,11 @@ def test_a_draft_is_sent_paid_in_parts_and_refunded(sb, client):
 
 def test_recorded_payments_and_refunds_are_external(sb, client):
     (invoice_id,) = sb.api.add(status="UNPAID")
-    assert sb.api.record_payment(invoice_id) is None
+    payment_id = sb.api.record_payment(invoice_id)
     invoice = sb.invoice(invoice_id)
     assert invoice["status"] == "MARKED_AS_PAID"
     (payment,) = invoice["payments"]["transactions"]
-    assert payment["type"] == "EXTERNAL" and "payment_id" not in payment
+    assert payment["type"] == "EXTERNAL" and payment["payment_id"] == payment_id
     with pytest.raises(ActionNotAllowedError):
         sb.api.refund(invoice_id)  # nothing was paid through PayPal
     sb.api.record_refund(invoice_id)

@@ -12,6 +12,7 @@ and ``links`` ("only the ID, name and default attributes"); pagination links (``
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import secrets
@@ -43,7 +44,7 @@ from tap_invoicing.sandbox.paypal.query import (
     parse_paging,
     parse_search,
 )
-from tap_invoicing.sandbox.paypal.record import StoredInvoice
+from tap_invoicing.sandbox.paypal.record import StoredInvoice, without_external_ids
 from tap_invoicing.sandbox.ratelimit import RateLimit
 from tap_invoicing.sandbox.server import ApiRequest, ApiResponse, RouteInfo, json_response
 from tap_invoicing.sandbox.store import RecordStore, StoredInvoices, find
@@ -149,7 +150,10 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
     PayPal's samples, or the "full" invoice; ``summary_last_update`` adds
     ``detail.metadata.last_update_time`` to summaries. The list comes in ``default_order``,
     which no client may rely on (PayPal documents none). PayPal publishes no rate limits, so
-    there are none unless ``rate_limits`` says so.
+    there are none unless ``rate_limits`` says so. Recorded (EXTERNAL) payments and refunds
+    carry the ``EXTR-`` id that recording returns and deleting takes; with ``external_ids``
+    false they are served without it (the spec requires an id of PAYPAL ones only), though the
+    sandbox's own methods still know it.
     """
 
     name = "paypal"
@@ -172,6 +176,7 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
         summary_last_update: bool = False,
         default_order: DefaultOrder = "create_desc",
         rate_limits: tuple[RateLimit, ...] = (),
+        external_ids: bool = True,
     ) -> None:
         if list_shape not in {"summary", "full"}:
             raise ValueError(f"list_shape must be 'summary' or 'full', not {list_shape!r}")
@@ -187,6 +192,7 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
         self._list_shape = list_shape
         self._summary_last_update = summary_last_update
         self._default_order = default_order
+        self._external_ids = external_ids
         self._factory = InvoiceFactory(seed)
         initial = self._factory.initial(invoices, _now())
         self._store = RecordStore([(invoice.id, invoice) for invoice in initial])
@@ -306,10 +312,14 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
         if not full_fields:
             return {key: invoice.detail[key] for key in ("id", "status", "links")}
         if self._list_shape == "full":
-            return invoice.detail
-        return invoice.summary(
-            last_update=self._summary_last_update, collections=search.collections
+            return self._served(invoice.detail)
+        return self._served(
+            invoice.summary(last_update=self._summary_last_update, collections=search.collections)
         )
+
+    def _served(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A detail or list item as served: without external ids unless they are shown."""
+        return body if self._external_ids else without_external_ids(body)
 
     def _page_links(self, request: ApiRequest, paging: Paging, total: int) -> list[dict[str, str]]:
         """``self``, and ``prev``/``next`` where such a page exists (within the cap)."""
@@ -343,7 +353,7 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
                     "Requested resource ID was not found.",
                 )
                 return error_response(404, [entry])
-            return json_response(200, invoice.detail, content_type=JSON_TYPE)
+            return json_response(200, self._served(invoice.detail), content_type=JSON_TYPE)
 
     def _ordered(self, invoices: list[StoredInvoice]) -> list[StoredInvoice]:
         """The store keeps creation order, oldest first."""
@@ -354,6 +364,22 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
         return sorted(invoices, key=lambda invoice: shuffle_key(self._seed, invoice.id))
 
     # --- tokens, data access and state changes ---------------------------------------------
+
+    def invoice(self, invoice_id: str) -> dict[str, Any]:
+        """A deep copy of the invoice as the detail endpoint serves it; KeyError if unknown."""
+        with self._store.locked() as records:
+            return copy.deepcopy(self._served(find(records, invoice_id).detail))
+
+    def external_payments(self, invoice_id: str) -> list[str]:
+        """The ids of the invoice's recorded (EXTERNAL) payments, oldest first: the ones
+        ``delete_payment`` can delete (known even when ``external_ids`` hides them)."""
+        with self._store.locked() as records:
+            return find(records, invoice_id).external_ids("payments")
+
+    def external_refunds(self, invoice_id: str) -> list[str]:
+        """The ids of the invoice's recorded (EXTERNAL) refunds, oldest first."""
+        with self._store.locked() as records:
+            return find(records, invoice_id).external_ids("refunds")
 
     def tokens_issued(self) -> int:
         """How many access tokens the token endpoint has issued."""
@@ -397,10 +423,14 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
             )
             return cast("str", transaction["payment_id"])
 
-    def record_payment(self, invoice_id: str, amount: Decimal | str | float | None = None) -> None:
-        """Record a payment made outside PayPal (EXTERNAL, so it has no payment id)."""
+    def record_payment(self, invoice_id: str, amount: Decimal | str | float | None = None) -> str:
+        """Record a payment made outside PayPal (EXTERNAL); its ``EXTR-`` id, as PayPal's record
+        payment answers."""
         with self._store.locked() as records:
-            lifecycle.pay(find(records, invoice_id), self._factory, _now(), amount, external=True)
+            transaction = lifecycle.pay(
+                find(records, invoice_id), self._factory, _now(), amount, external=True
+            )
+            return cast("str", transaction["payment_id"])
 
     def refund(self, invoice_id: str, amount: Decimal | str | float | None = None) -> str:
         """A refund through PayPal of ``amount`` (all that is left if None); the refund id."""
@@ -410,12 +440,13 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
             )
             return cast("str", transaction["refund_id"])
 
-    def record_refund(self, invoice_id: str, amount: Decimal | str | float | None = None) -> None:
-        """Record a refund made outside PayPal."""
+    def record_refund(self, invoice_id: str, amount: Decimal | str | float | None = None) -> str:
+        """Record a refund made outside PayPal; its ``EXTR-`` id."""
         with self._store.locked() as records:
-            lifecycle.refund(
+            transaction = lifecycle.refund(
                 find(records, invoice_id), self._factory, _now(), amount, external=True
             )
+            return cast("str", transaction["refund_id"])
 
     def cancel(self, invoice_id: str) -> None:
         """Cancel a sent or scheduled invoice."""

@@ -29,6 +29,8 @@ SUMMARY_DETAIL_FIELDS = (
 """The ``detail`` fields of PayPal's sample list and search items ([S6]), in that order."""
 COLLECTIONS = ("items", "payments", "refunds", "additional_recipients_info", "attachments")
 """What search's ``fields`` can ask for in full."""
+TRANSACTION_IDS = {"payments": "payment_id", "refunds": "refund_id"}
+"""The id field of each collection's transactions."""
 _LINKS_BY_STATUS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "DRAFT": (("/send", "send", "POST"), ("/update", "replace", "PUT"), ("", "delete", "DELETE")),
     "SCHEDULED": (
@@ -125,6 +127,11 @@ class StoredInvoice:
         """What the invoice asks for."""
         return amount_of(self.detail["amount"])
 
+    def external_ids(self, collection: str) -> list[str]:
+        """The ids of the recorded (EXTERNAL) ``payments`` or ``refunds``, oldest first."""
+        key = TRANSACTION_IDS[collection]
+        return [t[key] for t in self.transactions(collection) if t["type"] == "EXTERNAL"]
+
     def transactions(self, collection: str) -> list[dict[str, Any]]:
         """The ``payments`` or ``refunds`` transactions, oldest first (none: empty)."""
         return cast("list[dict[str, Any]]", self.detail.get(collection, {}).get("transactions", []))
@@ -197,3 +204,26 @@ class StoredInvoice:
                 )
         body["links"] = source["links"]
         return body
+
+
+def without_external_ids(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` (a detail or a list item) with its EXTERNAL transactions' ids left out, as a
+    sandbox built with ``external_ids=False`` serves them (the spec requires an id for PAYPAL
+    ones only). Only what changes is copied; the rest stays a view of the stored values."""
+    served = body
+    for collection, key in TRANSACTION_IDS.items():
+        entry = body.get(collection)
+        if not isinstance(entry, dict) or not any(
+            t["type"] == "EXTERNAL" and key in t for t in entry.get("transactions", [])
+        ):
+            continue
+        if served is body:
+            served = dict(body)
+        served[collection] = {
+            **entry,
+            "transactions": [
+                {k: v for k, v in t.items() if k != key} if t["type"] == "EXTERNAL" else t
+                for t in entry["transactions"]
+            ],
+        }
+    return served
