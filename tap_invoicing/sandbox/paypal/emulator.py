@@ -1,6 +1,11 @@
 """The PayPal Invoicing v2 emulation: OAuth client credentials, list, search and detail with
 their validation, PayPal-shaped errors, plus the data access and state changes tests use.
 
+Besides reading, the removals PayPal documents ([S1]): DELETE of a draft or scheduled invoice,
+DELETE of a recorded (EXTERNAL) payment or refund, and PUT, the full update that replaces an
+invoice (its items included); each answers 204 (PUT: 200 and the invoice), 404 for an unknown
+invoice or transaction, and 422 UNPROCESSABLE_ENTITY where PayPal refuses the change.
+
 Where the docs are silent this answers as PayPal plausibly does: an unknown path is a 404
 RESOURCE_NOT_FOUND and another method on a known route a 405 METHOD_NOT_SUPPORTED (both after
 authentication, like every route); error responses carry their ``debug_id`` in a
@@ -35,6 +40,7 @@ from tap_invoicing.sandbox.paypal.auth import (
     bearer_token,
 )
 from tap_invoicing.sandbox.paypal.data import STATUSES, InvoiceFactory
+from tap_invoicing.sandbox.paypal.lifecycle import RefusalError
 from tap_invoicing.sandbox.paypal.query import (
     Paging,
     QueryError,
@@ -45,6 +51,7 @@ from tap_invoicing.sandbox.paypal.query import (
     parse_search,
 )
 from tap_invoicing.sandbox.paypal.record import StoredInvoice, without_external_ids
+from tap_invoicing.sandbox.paypal.update import replacement
 from tap_invoicing.sandbox.ratelimit import RateLimit
 from tap_invoicing.sandbox.server import ApiRequest, ApiResponse, RouteInfo, json_response
 from tap_invoicing.sandbox.store import RecordStore, StoredInvoices, find
@@ -57,7 +64,11 @@ TOKEN_PATH = "/v1/oauth2/token"  # noqa: S105  (a path, not a password)
 LIST_PATH = "/v2/invoicing/invoices"
 SEARCH_PATH = "/v2/invoicing/search-invoices"
 DETAIL_PATH = re.compile(r"/v2/invoicing/invoices/([^/]+)")
+TRANSACTION_PATH = re.compile(r"/v2/invoicing/invoices/([^/]+)/(payments|refunds)/([^/]+)")
+"""An invoice's recorded payment or refund, which DELETE deletes."""
 MAX_ID_LENGTH = 30
+NO_CONTENT = ApiResponse(204, b"")
+"""PayPal's answer to a deletion: 204 and no body."""
 SCOPE = " ".join(
     (
         "https://uri.paypal.com/services/invoicing",
@@ -128,6 +139,19 @@ def error_response(status: int, details: list[dict[str, Any]] | None = None) -> 
     return json_response(
         status, body, content_type=JSON_TYPE, headers={"Paypal-Debug-Id": debug_id}
     )
+
+
+def _not_found(name: str, value: str) -> ApiResponse:
+    """404 RESOURCE_NOT_FOUND naming the path parameter whose resource does not exist."""
+    entry = detail_entry(
+        name, value, "path", "INVALID_RESOURCE_ID", "Requested resource ID was not found."
+    )
+    return error_response(404, [entry])
+
+
+def _unprocessable(refusal: RefusalError) -> ApiResponse:
+    """422 UNPROCESSABLE_ENTITY with the refusal's issue."""
+    return error_response(422, [{"issue": refusal.issue, "description": refusal.description}])
 
 
 def _authentication_failure() -> ApiResponse:
@@ -201,15 +225,18 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
     # --- HTTP ------------------------------------------------------------------------------
 
     def classify(self, method: str, path: str) -> RouteInfo:
-        """Token requests, the list (GET list and POST search) and detail reads."""
+        """Token requests, the list (GET list and POST search) and detail reads; changes to an
+        invoice (DELETE, PUT) are "other", with the invoice's id."""
         if method == "POST" and path == TOKEN_PATH:
             return RouteInfo("token")
         if (method, path) in {("GET", LIST_PATH), ("POST", SEARCH_PATH)}:
             return RouteInfo("list")
-        match = DETAIL_PATH.fullmatch(path)
-        if method == "GET" and match is not None:
-            return RouteInfo("detail", unquote(match.group(1)))
-        return RouteInfo("other")
+        match = DETAIL_PATH.fullmatch(path) or TRANSACTION_PATH.fullmatch(path)
+        if match is None:
+            return RouteInfo("other")
+        invoice_id = unquote(match.group(1))
+        is_read = method == "GET" and match.re is DETAIL_PATH
+        return RouteInfo("detail" if is_read else "other", invoice_id)
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         """The token endpoint takes the client credentials; every other route a valid token."""
@@ -219,13 +246,22 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
         if not self._tokens.valid(bearer_token(request.headers)):
             return _authentication_failure()
         detail = DETAIL_PATH.fullmatch(path)
+        transaction = TRANSACTION_PATH.fullmatch(path)
         routes: dict[str, Callable[[], ApiResponse]] = {}
         if path == LIST_PATH:
             routes["GET"] = lambda: self._list(request)
         elif path == SEARCH_PATH:
             routes["POST"] = lambda: self._search(request)
         elif detail is not None:
-            routes["GET"] = lambda: self._detail(unquote(detail.group(1)))
+            invoice_id = unquote(detail.group(1))
+            routes["GET"] = lambda: self._detail(invoice_id)
+            routes["DELETE"] = lambda: self._delete_invoice(invoice_id)
+            routes["PUT"] = lambda: self._replace(request, invoice_id)
+        elif transaction is not None:
+            invoice_id, collection, transaction_id = transaction.groups()
+            routes["DELETE"] = lambda: self._delete_transaction(
+                unquote(invoice_id), collection, unquote(transaction_id)
+            )
         if not routes:
             return error_response(404)
         serve = routes.get(method)
@@ -341,19 +377,79 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
             links.append(link(paging.page + 1, "next"))
         return links
 
+    @staticmethod
+    def _stored(records: dict[str, StoredInvoice], invoice_id: str) -> StoredInvoice | None:
+        """The invoice a path names, if there is one."""
+        return records.get(invoice_id) if len(invoice_id) <= MAX_ID_LENGTH else None
+
     def _detail(self, invoice_id: str) -> ApiResponse:
         with self._store.locked() as records:
-            invoice = records.get(invoice_id) if len(invoice_id) <= MAX_ID_LENGTH else None
+            invoice = self._stored(records, invoice_id)
             if invoice is None:
-                entry = detail_entry(
-                    "invoice_id",
-                    invoice_id,
-                    "path",
-                    "INVALID_RESOURCE_ID",
-                    "Requested resource ID was not found.",
-                )
-                return error_response(404, [entry])
+                return _not_found("invoice_id", invoice_id)
             return json_response(200, self._served(invoice.detail), content_type=JSON_TYPE)
+
+    def _delete_invoice(self, invoice_id: str) -> ApiResponse:
+        """DELETE of a draft or scheduled invoice: gone from the list, search and detail."""
+        with self._store.locked() as records:
+            invoice = self._stored(records, invoice_id)
+            if invoice is None:
+                return _not_found("invoice_id", invoice_id)
+            try:
+                lifecycle.check_deletable(invoice)
+            except RefusalError as refusal:
+                return _unprocessable(refusal)
+            del records[invoice_id]
+        return NO_CONTENT
+
+    def _replace(self, request: ApiRequest, invoice_id: str) -> ApiResponse:
+        """PUT, the full update: 404 for an unknown invoice, 400 for a body PayPal's schema
+        refuses (with the notification flags), 422 for an invoice past updating; else 200 and
+        the invoice as it now is."""
+        details: list[dict[str, Any]] = []
+        for flag in ("send_to_recipient", "send_to_invoicer"):
+            value = request.query.get(flag, "true")
+            if value.strip().lower() not in {"true", "false"}:
+                details.append(
+                    detail_entry(
+                        flag,
+                        value,
+                        "query",
+                        "INVALID_PARAMETER_SYNTAX",
+                        "The value of a field does not conform to the expected format.",
+                    )
+                )
+        with self._store.locked() as records:
+            invoice = self._stored(records, invoice_id)
+            if invoice is None:
+                return _not_found("invoice_id", invoice_id)
+            try:
+                new = replacement(request.body, invoice_id)
+            except QueryError as invalid:
+                details.extend(invalid.details)
+            if details:
+                return error_response(400, details)
+            try:
+                lifecycle.replace(invoice, new, _now())
+            except RefusalError as refusal:
+                return _unprocessable(refusal)
+            return json_response(200, self._served(invoice.detail), content_type=JSON_TYPE)
+
+    def _delete_transaction(
+        self, invoice_id: str, collection: str, transaction_id: str
+    ) -> ApiResponse:
+        """DELETE of a recorded payment or refund; an unknown one is a 404 naming it."""
+        with self._store.locked() as records:
+            invoice = self._stored(records, invoice_id)
+            if invoice is None:
+                return _not_found("invoice_id", invoice_id)
+            try:
+                lifecycle.delete_transaction(invoice, collection, transaction_id, _now())
+            except KeyError:
+                return _not_found("transaction_id", transaction_id)
+            except RefusalError as refusal:
+                return _unprocessable(refusal)
+        return NO_CONTENT
 
     def _ordered(self, invoices: list[StoredInvoice]) -> list[StoredInvoice]:
         """The store keeps creation order, oldest first."""
@@ -447,6 +543,50 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
                 find(records, invoice_id), self._factory, _now(), amount, external=True
             )
             return cast("str", transaction["refund_id"])
+
+    def delete_invoice(self, invoice_id: str) -> None:
+        """Delete a draft or scheduled invoice, as DELETE does (ActionNotAllowedError for any
+        other; ``delete`` removes any invoice, as if it never existed)."""
+        with self._store.locked() as records:
+            lifecycle.check_deletable(find(records, invoice_id))
+            del records[invoice_id]
+
+    def delete_payment(self, invoice_id: str, transaction_id: str) -> None:
+        """Delete a recorded payment (an id from ``external_payments``); the status and amounts
+        follow. ActionNotAllowedError for a PayPal payment, or one whose deletion would leave
+        more refunded than paid; KeyError for an unknown one."""
+        with self._store.locked() as records:
+            lifecycle.delete_transaction(
+                find(records, invoice_id), "payments", transaction_id, _now()
+            )
+
+    def delete_refund(self, invoice_id: str, transaction_id: str) -> None:
+        """Delete a recorded refund (an id from ``external_refunds``); the status and amounts
+        follow. ActionNotAllowedError for a PayPal refund; KeyError for an unknown one."""
+        with self._store.locked() as records:
+            lifecycle.delete_transaction(
+                find(records, invoice_id), "refunds", transaction_id, _now()
+            )
+
+    def update_invoice(self, invoice_id: str, invoice: dict[str, Any]) -> None:
+        """PUT's full update with ``invoice`` (a complete invoice, as served or made up):
+        QueryError (a ValueError whose ``details`` are the 400's) for what PayPal's schema
+        refuses, ActionNotAllowedError for an invoice past updating, KeyError if unknown."""
+        new = replacement(invoice, invoice_id)
+        with self._store.locked() as records:
+            lifecycle.replace(find(records, invoice_id), new, _now())
+
+    def replace_items(self, invoice_id: str, items: list[dict[str, Any]]) -> None:
+        """A full update that keeps everything but the items, which ``items`` replace; the
+        amounts follow (an invoice discount given as a percent is worked out anew)."""
+        with self._store.locked() as records:
+            body = copy.deepcopy(find(records, invoice_id).detail)
+        body["items"] = items
+        discount = body.get("amount", {}).get("breakdown", {}).get("discount", {})
+        invoice_discount = discount.get("invoice_discount", {})
+        if "percent" in invoice_discount:
+            invoice_discount.pop("amount", None)
+        self.update_invoice(invoice_id, body)
 
     def cancel(self, invoice_id: str) -> None:
         """Cancel a sent or scheduled invoice."""

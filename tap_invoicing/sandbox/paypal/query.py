@@ -41,11 +41,13 @@ TEXT_FILTERS: dict[str, tuple[int, Callable[[StoredInvoice], list[str]]]] = {
 
 
 def _billing(invoice: StoredInvoice, key: str) -> list[str]:
-    return [r["billing_info"].get(key, "") for r in invoice.detail["primary_recipients"]]
+    recipients = invoice.detail.get("primary_recipients", [])
+    return [r.get("billing_info", {}).get(key, "") for r in recipients]
 
 
 def _names(invoice: StoredInvoice) -> list[dict[str, str]]:
-    return [r["billing_info"].get("name", {}) for r in invoice.detail["primary_recipients"]]
+    recipients = invoice.detail.get("primary_recipients", [])
+    return [r.get("billing_info", {}).get("name", {}) for r in recipients]
 
 
 def detail_entry(

@@ -97,10 +97,13 @@ def invoice_links(invoice_id: str, status: str) -> list[dict[str, str]]:
 @dataclass
 class StoredInvoice:
     """``detail`` is the body exactly as the detail endpoint serves it; ``created`` is its
-    ``create_time`` as an instant, which the list orders by and search filters on."""
+    ``create_time`` as an instant, which the list orders by and search filters on;
+    ``unpaid_status`` is what it was while nothing was paid on it (SENT or UNPAID), which it goes
+    back to when its payments are deleted."""
 
     detail: dict[str, Any]
     created: datetime
+    unpaid_status: str = "SENT"
 
     @property
     def id(self) -> str:
@@ -161,7 +164,24 @@ class StoredInvoice:
         total_key = "paid_amount" if collection == "payments" else "refund_amount"
         entry = self.detail.setdefault(collection, {total_key: None, "transactions": []})
         entry["transactions"].append(transaction)
-        entry[total_key] = money(self.currency, self.sum_of(collection))
+        self.recount()
+
+    def remove_transaction(self, collection: str, position: int) -> dict[str, Any]:
+        """Take out the ``payments`` or ``refunds`` transaction at ``position`` and bring the
+        totals in line; the collection goes with its last transaction. Returns it."""
+        entry = self.detail[collection]
+        transaction: dict[str, Any] = entry["transactions"].pop(position)
+        if not entry["transactions"]:
+            del self.detail[collection]
+        self.recount()
+        return transaction
+
+    def recount(self) -> None:
+        """``paid_amount``, ``refund_amount`` and ``due_amount`` from the transactions and the
+        total (after a change to either)."""
+        for collection, total_key in (("payments", "paid_amount"), ("refunds", "refund_amount")):
+            if collection in self.detail:
+                self.detail[collection][total_key] = money(self.currency, self.sum_of(collection))
         self.detail["due_amount"] = money(self.currency, self.total - self.sum_of("payments"))
 
     def touch(self, now: datetime) -> None:
@@ -186,7 +206,8 @@ class StoredInvoice:
         if "attachments" in collections and "attachments" in inner:
             detail["attachments"] = inner["attachments"]
         body: dict[str, Any] = {"id": source["id"], "status": source["status"], "detail": detail}
-        body["primary_recipients"] = source["primary_recipients"]
+        if "primary_recipients" in source:  # a full update can leave them out
+            body["primary_recipients"] = source["primary_recipients"]
         if "additional_recipients_info" in collections and "additional_recipients" in source:
             body["additional_recipients"] = source["additional_recipients"]
         if "items" in collections and "items" in source:
