@@ -50,13 +50,20 @@ from tap_invoicing.sandbox.paypal.query import (
     parse_paging,
     parse_search,
 )
-from tap_invoicing.sandbox.paypal.record import StoredInvoice, without_external_ids
+from tap_invoicing.sandbox.paypal.record import StoredInvoice, trimmed, without_external_ids
 from tap_invoicing.sandbox.paypal.update import replacement
 from tap_invoicing.sandbox.ratelimit import RateLimit
 from tap_invoicing.sandbox.server import ApiRequest, ApiResponse, RouteInfo, json_response
 from tap_invoicing.sandbox.store import RecordStore, StoredInvoices, find
 
 ListShape = Literal["summary", "full"]
+SearchFields = Literal["filtered", "all"]
+SEARCH_FIELDS = EmulatorOption(
+    "search_fields",
+    "what a search item leaves out: the collections its fields do not ask for (filtered, "
+    "default), or nothing a list item holds (all)",
+    choices=("filtered", "all"),
+)
 DefaultOrder = Literal["create_desc", "create_asc", "shuffled"]
 DEFAULT_ORDERS = ("create_desc", "create_asc", "shuffled")
 JSON_TYPE = "application/json"
@@ -172,7 +179,12 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
     ``token_lifetime`` (seconds) is how long an access token works. ``max_page`` caps ``page``
     (PayPal's is 1000). ``list_shape`` decides what a list or search item is: the "summary" of
     PayPal's samples, or the "full" invoice; ``summary_last_update`` adds
-    ``detail.metadata.last_update_time`` to summaries. The list comes in ``default_order``,
+    ``detail.metadata.last_update_time`` to summaries. A search's ``fields`` asks for the
+    collections (items, payments, refunds, additional recipients, attachments) in full; with
+    ``search_fields`` "filtered" (the default, as the spec suggests: "field filtering is
+    required") a search item leaves out those it does not ask for, the payments' and refunds'
+    totals included, while with "all" it holds all a list item does. The list comes in
+    ``default_order``,
     which no client may rely on (PayPal documents none). PayPal publishes no rate limits, so
     there are none unless ``rate_limits`` says so. Recorded (EXTERNAL) payments and refunds
     carry the ``EXTR-`` id that recording returns and deleting takes; with ``external_ids``
@@ -181,7 +193,12 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
     """
 
     name = "paypal"
-    cli_options: ClassVar[tuple[EmulatorOption, ...]] = (LIST_SHAPE, MAX_PAGE, TOKEN_LIFETIME)
+    cli_options: ClassVar[tuple[EmulatorOption, ...]] = (
+        LIST_SHAPE,
+        MAX_PAGE,
+        TOKEN_LIFETIME,
+        SEARCH_FIELDS,
+    )
     secret_patterns: ClassVar[tuple[re.Pattern[str], ...]] = (ACCESS_TOKEN,)
 
     @staticmethod
@@ -201,11 +218,14 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
         default_order: DefaultOrder = "create_desc",
         rate_limits: tuple[RateLimit, ...] = (),
         external_ids: bool = True,
+        search_fields: SearchFields = "filtered",
     ) -> None:
         if list_shape not in {"summary", "full"}:
             raise ValueError(f"list_shape must be 'summary' or 'full', not {list_shape!r}")
         if max_page < 1:
             raise ValueError("max_page must be >= 1")
+        if search_fields not in {"filtered", "all"}:
+            raise ValueError(f"search_fields must be 'filtered' or 'all', not {search_fields!r}")
         if default_order not in DEFAULT_ORDERS:
             raise ValueError(f"default_order must be one of {DEFAULT_ORDERS}")
         self.credentials = Credentials.for_seed(seed)
@@ -217,6 +237,7 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
         self._summary_last_update = summary_last_update
         self._default_order = default_order
         self._external_ids = external_ids
+        self._search_fields = search_fields
         self._factory = InvoiceFactory(seed)
         initial = self._factory.initial(invoices, _now())
         self._store = RecordStore([(invoice.id, invoice) for invoice in initial])
@@ -309,7 +330,7 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
         full_fields = parse_fields(request.query, details)
         if details:
             return error_response(400, details)
-        return self._page(request, paging, SearchFilter(), full_fields)
+        return self._page(request, paging, SearchFilter(), full_fields, searched=False)
 
     def _search(self, request: ApiRequest) -> ApiResponse:
         details: list[dict[str, Any]] = []
@@ -321,10 +342,16 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
             search = SearchFilter()
         if details:
             return error_response(400, details)
-        return self._page(request, paging, search, True)
+        return self._page(request, paging, search, True, searched=True)
 
     def _page(
-        self, request: ApiRequest, paging: Paging, search: SearchFilter, full_fields: bool
+        self,
+        request: ApiRequest,
+        paging: Paging,
+        search: SearchFilter,
+        full_fields: bool,
+        *,
+        searched: bool,
     ) -> ApiResponse:
         """One page of the matching invoices (``items: []`` past the last one), the totals if
         asked, and links."""
@@ -332,7 +359,9 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
         with self._store.locked() as records:
             matching = self._ordered([i for i in records.values() if search.matches(i)])
             chosen = matching[start : start + paging.page_size]
-            items = [self._item(invoice, search, full_fields) for invoice in chosen]
+            items = [
+                self._item(invoice, search, full_fields, searched=searched) for invoice in chosen
+            ]
             body: dict[str, Any] = {}
             if paging.total_required:
                 body["total_items"] = len(matching)
@@ -343,15 +372,22 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
             return json_response(200, body, content_type=JSON_TYPE)
 
     def _item(
-        self, invoice: StoredInvoice, search: SearchFilter, full_fields: bool
+        self, invoice: StoredInvoice, search: SearchFilter, full_fields: bool, *, searched: bool
     ) -> dict[str, Any]:
+        """A list or search item in the list shape; a filtered search leaves out the
+        collections its ``fields`` do not ask for."""
         if not full_fields:
             return {key: invoice.detail[key] for key in ("id", "status", "links")}
+        leave_out = searched and self._search_fields == "filtered"
         if self._list_shape == "full":
-            return self._served(invoice.detail)
-        return self._served(
-            invoice.summary(last_update=self._summary_last_update, collections=search.collections)
+            full = invoice.detail
+            return self._served(trimmed(full, search.collections) if leave_out else full)
+        summary = invoice.summary(
+            last_update=self._summary_last_update,
+            collections=search.collections,
+            leave_out=leave_out,
         )
+        return self._served(summary)
 
     def _served(self, body: dict[str, Any]) -> dict[str, Any]:
         """A detail or list item as served: without external ids unless they are shown."""

@@ -29,6 +29,14 @@ SUMMARY_DETAIL_FIELDS = (
 """The ``detail`` fields of PayPal's sample list and search items ([S6]), in that order."""
 COLLECTIONS = ("items", "payments", "refunds", "additional_recipients_info", "attachments")
 """What search's ``fields`` can ask for in full."""
+COLLECTION_KEYS = {
+    "items": "items",
+    "payments": "payments",
+    "refunds": "refunds",
+    "additional_recipients": "additional_recipients_info",
+}
+"""The invoice's top-level collections, by the ``fields`` value that asks for each (the fifth,
+``attachments``, is in ``detail``)."""
 TRANSACTION_IDS = {"payments": "payment_id", "refunds": "refund_id"}
 """The id field of each collection's transactions."""
 _LINKS_BY_STATUS: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -189,11 +197,14 @@ class StoredInvoice:
         self.metadata["last_update_time"] = date_time(now)
         self.metadata["last_updated_by"] = self.detail["invoicer"]["email_address"]
 
-    def summary(self, *, last_update: bool, collections: frozenset[str]) -> dict[str, Any]:
+    def summary(
+        self, *, last_update: bool, collections: frozenset[str], leave_out: bool = False
+    ) -> dict[str, Any]:
         """The list item of PayPal's samples ([S6]): no invoicer, items, transactions or
         breakdown, and of the metadata only ``create_time`` (plus ``last_update_time`` if
         ``last_update``). ``payments.paid_amount`` and ``refunds.refund_amount`` appear when the
-        invoice has payments or refunds at all, as those objects do in the full invoice.
+        invoice has payments or refunds at all, as those objects do in the full invoice, unless
+        ``leave_out`` (a filtered search) leaves out what ``collections`` does not name.
         ``collections`` (search's ``fields``) come in full. A view over the stored values: it
         must be encoded before the store changes."""
         source = self.detail
@@ -218,7 +229,7 @@ class StoredInvoice:
         }
         body["due_amount"] = source["due_amount"]
         for collection, total_key in (("payments", "paid_amount"), ("refunds", "refund_amount")):
-            if collection in source:
+            if collection in source and (collection in collections or not leave_out):
                 full = collection in collections
                 body[collection] = (
                     source[collection] if full else {total_key: source[collection][total_key]}
@@ -247,4 +258,17 @@ def without_external_ids(body: dict[str, Any]) -> dict[str, Any]:
                 for t in entry["transactions"]
             ],
         }
+    return served
+
+
+def trimmed(body: dict[str, Any], collections: frozenset[str]) -> dict[str, Any]:
+    """A full invoice as a filtered search serves it: the collections ``collections`` (search's
+    ``fields``) does not name are left out. A view over ``body``, copied only where it differs."""
+    served = {
+        key: value
+        for key, value in body.items()
+        if key not in COLLECTION_KEYS or COLLECTION_KEYS[key] in collections
+    }
+    if "attachments" not in collections and "attachments" in body["detail"]:
+        served["detail"] = {k: v for k, v in body["detail"].items() if k != "attachments"}
     return served
