@@ -29,6 +29,9 @@ REPLACEABLE_STATUSES = frozenset({"DRAFT", "SCHEDULED", "SENT", "UNPAID", "PAYME
 with payments, refunds or a cancellation is past a full update."""
 SERVER_DETAIL_FIELDS = ("metadata", "viewed_by_recipient", "group_draft", "archived")
 """What of ``detail`` PayPal keeps up itself, whatever a full update says."""
+DEFAULTED_DETAIL_FIELDS = ("invoice_number", "invoice_date")
+"""What of ``detail`` PayPal fills in when a body leaves it out ([S1]: the number defaults to the
+next one; the date is taken to default likewise): here, what the invoice had."""
 SERVER_FIELDS = ("gratuity", "payments", "refunds", "links", "unilateral")
 """The read-only top-level parts a full update leaves as they are (besides id and status)."""
 DELETABLE_STATUSES = frozenset({"DRAFT", "SCHEDULED"})
@@ -222,9 +225,10 @@ def delete_transaction(
 def replace(invoice: StoredInvoice, new: dict[str, Any], now: datetime) -> None:
     """The full update ([S1] ``invoices.update``): ``new`` (checked and priced by
     ``update.replacement``) replaces every writable part, the items included; a part it leaves
-    out is gone. PayPal's own parts stay: id, status, metadata, payments, refunds, links; the
-    invoicer is the account's, so its e-mail stays too (another is the spec's 422
-    USER_NOT_FOUND); the amounts due follow the new total."""
+    out is gone (but for the number and date, which PayPal fills in). PayPal's own parts stay:
+    id, status, metadata, payments, refunds, links; the invoicer is the account's, so its e-mail
+    stays too (another is the spec's 422 USER_NOT_FOUND); the amounts due follow the new total.
+    """
     if invoice.status not in REPLACEABLE_STATUSES:
         raise RefusalError(
             f"cannot update invoice {invoice.id} in status {invoice.status}: only "
@@ -244,6 +248,8 @@ def replace(invoice: StoredInvoice, new: dict[str, Any], now: datetime) -> None:
     body: dict[str, Any] = {key: old[key] for key in ("id", "parent_id", "status") if key in old}
     detail = {key: value for key, value in new["detail"].items() if key not in SERVER_DETAIL_FIELDS}
     detail |= {key: old["detail"][key] for key in SERVER_DETAIL_FIELDS if key in old["detail"]}
+    for key in DEFAULTED_DETAIL_FIELDS:
+        detail.setdefault(key, old["detail"][key])
     body["detail"] = detail
     body["invoicer"] = {**invoicer, "email_address": email}
     for key in ("primary_recipients", "additional_recipients", "items", "configuration"):

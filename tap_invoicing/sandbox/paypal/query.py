@@ -184,7 +184,7 @@ class SearchFilter:
         """Whether the invoice meets every criterion. A payment date (a day) is inside the
         payment range when any instant of that UTC day is."""
         detail = invoice.detail["detail"]
-        due = detail["payment_term"].get("due_date")
+        due = detail.get("payment_term", {}).get("due_date")
         paid_on = [date.fromisoformat(t["payment_date"]) for t in invoice.transactions("payments")]
         payment_days = None
         if self.payment is not None:
