@@ -184,12 +184,11 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
     ``search_fields`` "filtered" (the default, as the spec suggests: "field filtering is
     required") a search item leaves out those it does not ask for, the payments' and refunds'
     totals included, while with "all" it holds all a list item does. The list comes in
-    ``default_order``,
-    which no client may rely on (PayPal documents none). PayPal publishes no rate limits, so
-    there are none unless ``rate_limits`` says so. Recorded (EXTERNAL) payments and refunds
-    carry the ``EXTR-`` id that recording returns and deleting takes; with ``external_ids``
-    false they are served without it (the spec requires an id of PAYPAL ones only), though the
-    sandbox's own methods still know it.
+    ``default_order``, which no client may rely on (PayPal documents none). PayPal publishes no
+    rate limits, so there are none unless ``rate_limits`` says so. Recorded (EXTERNAL) payments
+    and refunds carry the ``EXTR-`` id that recording returns and deleting takes; with
+    ``external_ids`` false they are served without it (the spec requires an id of PAYPAL ones
+    only), though the sandbox's own methods still know it.
     """
 
     name = "paypal"
@@ -630,7 +629,9 @@ class PayPalEmulator(StoredInvoices[StoredInvoice]):
             lifecycle.cancel(find(records, invoice_id), _now())
 
     def update(self, invoice_id: str, **changes: str | None) -> None:
-        """Change ``detail`` texts: reference, note, memo, terms_and_conditions."""
+        """Change ``detail`` texts: reference, note, memo, terms_and_conditions (in any status
+        but CANCELLED, so tests can touch settled invoices; PayPal's own full update, with its
+        status rules, is ``update_invoice``)."""
         with self._store.locked() as records:
             lifecycle.update(find(records, invoice_id), changes, _now())
 

@@ -136,8 +136,8 @@ def cancel(invoice: StoredInvoice, now: datetime) -> None:
 
 
 def update(invoice: StoredInvoice, changes: dict[str, str | None], now: datetime) -> None:
-    """Change ``detail`` texts (PayPal's full update, kept to the simple fields); a cancelled
-    invoice cannot be changed."""
+    """Change ``detail`` texts, a test's shortcut that any invoice but a cancelled one takes
+    (``replace`` is PayPal's full update, with its status rules)."""
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise TypeError(f"cannot update {sorted(unknown)}; updatable: {sorted(UPDATABLE_FIELDS)}")
