@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from tap_invoicing.sandbox import Sandbox
 from tests.conftest import SyncResult
@@ -36,3 +37,18 @@ def with_status(sandbox: Sandbox, *statuses: str) -> list[str]:
 def token_requests(sandbox: Sandbox) -> int:
     """How many token requests the sandbox served."""
     return sum(1 for record in sandbox.requests if record.kind == "token")
+
+
+def api_session(sandbox: Sandbox) -> requests.Session:
+    """A session holding a bearer token of the sandbox, as a PayPal client gets one."""
+    credentials = sandbox.credentials
+    granted = requests.post(
+        f"{sandbox.base_url}/v1/oauth2/token",
+        auth=(credentials.client_id, credentials.client_secret),
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    )
+    granted.raise_for_status()
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {granted.json()['access_token']}"
+    return session

@@ -5,7 +5,9 @@ account is read through ``POST /v2/invoicing/search-invoices`` in ``creation_dat
 split until each fits. There is no change filter, but a settled invoice (paid, refunded,
 cancelled) changes only in ways its summary shows (status, paid, due and refunded amounts), so
 the settled-buckets plan reads open invoices every run and settled ones only when their bucket
-of summaries changed.
+of summaries changed. A search returns the invoice's collections (its payments' and refunds'
+totals among them) only when its ``fields`` asks for them, so the tap asks for every one: a
+summary found by the search then means what the same summary from the list means.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ status PayPal adds) can change in ways a summary does not show: such invoices ar
 EARLIEST_CREATION = datetime(2000, 1, 1, tzinfo=UTC)
 """Where creation windows are split from: older than PayPal's Invoicing v2."""
 WINDOW_START, WINDOW_END = "creation_start", "creation_end"
+SEARCH_FIELDS = ("items", "payments", "refunds", "additional_recipients_info", "attachments")
+"""What a search is asked to return in full ([S1] ``search_data.fields``): ``payments`` and
+``refunds`` hold the totals ``fingerprint`` reads; ``items`` make a whole invoice complete
+(``is_complete``); with the additional recipients and attachments too, a whole invoice found by
+the search is the one the list or the detail serves, so no record depends on where it was read."""
 
 
 def _at(value: Any, *path: str) -> Any:
@@ -128,7 +135,10 @@ class PayPalApi(InvoiceApi):
         if WINDOW_END not in query:
             return ListRequest("GET", LIST_PATH, params)
         window = {"start": query.get(WINDOW_START) or iso_seconds(EARLIEST_CREATION)}
-        body = {"creation_date_range": {**window, "end": query[WINDOW_END]}}
+        body = {
+            "creation_date_range": {**window, "end": query[WINDOW_END]},
+            "fields": list(SEARCH_FIELDS),
+        }
         return ListRequest("POST", SEARCH_PATH, params, body)
 
     def missing_from_page(self, payload: Any) -> list[str]:

@@ -109,6 +109,10 @@ _Line = tuple[Decimal, str, tuple[str, str] | None, tuple[str, str] | None]
 
 GROUP_SHARE = 0.05
 """Invoices that belong to a group invoice (``parent_id``): sent to several recipients at once."""
+EXTERNAL_ID_PREFIX = "EXTR-"
+EXTERNAL_PARTIAL_SHARE = 0.5
+"""PARTIALLY_PAID invoices whose payment was recorded (EXTERNAL) rather than made through
+PayPal, so that open invoices too hold external payments a test can delete."""
 
 
 def _code(rng: random.Random, length: int) -> str:
@@ -123,6 +127,12 @@ def invoice_id(rng: random.Random) -> str:
 def transaction_id(rng: random.Random) -> str:
     """A PayPal payment or refund id: 17 characters, like ``8RU61172JS455403V``."""
     return _code(rng, 17)
+
+
+def external_id(rng: random.Random) -> str:
+    """The id PayPal gives a recorded (EXTERNAL) payment or refund, like
+    ``EXTR-86F38350LX4353815``: what recording one returns and deleting one takes."""
+    return EXTERNAL_ID_PREFIX + _code(rng, 17)
 
 
 def _from_epoch(seconds: int) -> datetime:
@@ -171,6 +181,8 @@ class InvoiceFactory:
         }
         self._ids: set[str] = set()
         self._change_rng = random.Random(f"{seed}:transactions")
+        # External ids come from their own stream, so that they leave every other draw as is.
+        self._external_rng = random.Random(f"{seed}:external-ids")
 
     def initial(self, count: int, now: datetime) -> list[StoredInvoice]:
         """``count`` invoices created over ~18 months, denser lately, the newest minutes ago;
@@ -483,7 +495,11 @@ class InvoiceFactory:
             last = sent
         total = record.total
         if status in PAYING_STATUSES:
-            external = status.startswith("MARKED_AS")
+            external = status.startswith("MARKED_AS") or (
+                status == "PARTIALLY_PAID"
+                and random.Random(f"{self._seed}:external:{record.id}").random()
+                < EXTERNAL_PARTIAL_SHARE
+            )
             paid = total if status != "PARTIALLY_PAID" else split(rng, total, record.currency)
             last = later(last, 0.5)
             record.add_transaction("payments", self.payment(record, paid, last, external))
@@ -501,12 +517,13 @@ class InvoiceFactory:
     def payment(
         self, record: StoredInvoice, amount: Decimal, at: datetime, external: bool
     ) -> dict[str, Any]:
-        """A payment transaction: PAYPAL ones carry a ``payment_id``, recorded (EXTERNAL) ones
-        none, as the spec requires it only for PAYPAL."""
+        """A payment transaction: PAYPAL ones carry PayPal's ``payment_id``, recorded (EXTERNAL)
+        ones the ``EXTR-`` id that recording returns and deleting takes."""
         rng = self._change_rng
         transaction: dict[str, Any] = {"type": "EXTERNAL" if external else "PAYPAL"}
-        if not external:
-            transaction["payment_id"] = transaction_id(rng)
+        transaction["payment_id"] = (
+            external_id(self._external_rng) if external else transaction_id(rng)
+        )
         transaction["payment_date"] = at.astimezone(UTC).date().isoformat()
         transaction["method"] = rng.choice(PAYMENT_METHODS) if external else "PAYPAL"
         if rng.random() < 0.3:
@@ -520,12 +537,12 @@ class InvoiceFactory:
     def refund(
         self, record: StoredInvoice, amount: Decimal, at: datetime, external: bool
     ) -> dict[str, Any]:
-        """A refund transaction; like payments, only PAYPAL ones carry an id (a choice: the spec
-        marks ``refund_id`` read-only and says nothing of recorded refunds)."""
+        """A refund transaction; like payments, recorded ones carry an ``EXTR-`` id."""
         rng = self._change_rng
         transaction: dict[str, Any] = {"type": "EXTERNAL" if external else "PAYPAL"}
-        if not external:
-            transaction["refund_id"] = transaction_id(rng)
+        transaction["refund_id"] = (
+            external_id(self._external_rng) if external else transaction_id(rng)
+        )
         transaction["refund_date"] = at.astimezone(UTC).date().isoformat()
         transaction["amount"] = money(record.currency, amount)
         transaction["method"] = rng.choice(PAYMENT_METHODS) if external else "PAYPAL"

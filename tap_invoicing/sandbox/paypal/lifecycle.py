@@ -14,13 +14,42 @@ from typing import Any
 from tap_invoicing.sandbox.emulator import ActionNotAllowedError
 from tap_invoicing.sandbox.fakedata import to_amount
 from tap_invoicing.sandbox.paypal.data import InvoiceFactory
-from tap_invoicing.sandbox.paypal.record import StoredInvoice, date_time
+from tap_invoicing.sandbox.paypal.record import (
+    TRANSACTION_IDS,
+    StoredInvoice,
+    amount_of,
+    date_time,
+)
 
 PAYABLE_STATUSES = frozenset({"SENT", "UNPAID", "PARTIALLY_PAID", "PAYMENT_PENDING"})
+UNPAID_STATUSES = frozenset({"SENT", "UNPAID"})
+"""The sent states with nothing paid, which an invoice whose payments are deleted goes back to."""
+REPLACEABLE_STATUSES = frozenset({"DRAFT", "SCHEDULED", "SENT", "UNPAID", "PAYMENT_PENDING"})
+"""The statuses whose links offer ``replace`` (PUT), as the seed's SENT invoice does; an invoice
+with payments, refunds or a cancellation is past a full update."""
+SERVER_DETAIL_FIELDS = ("metadata", "viewed_by_recipient", "group_draft", "archived")
+"""What of ``detail`` PayPal keeps up itself, whatever a full update says."""
+DEFAULTED_DETAIL_FIELDS = ("invoice_number", "invoice_date")
+"""What of ``detail`` PayPal fills in when a body leaves it out ([S1]: the number defaults to the
+next one; the date is taken to default likewise): here, what the invoice had."""
+SERVER_FIELDS = ("gratuity", "payments", "refunds", "links", "unilateral")
+"""The read-only top-level parts a full update leaves as they are (besides id and status)."""
+DELETABLE_STATUSES = frozenset({"DRAFT", "SCHEDULED"})
+"""Only drafts and scheduled invoices can be deleted ([S1] ``invoices.delete``)."""
 CANCELLABLE_STATUSES = frozenset({"SENT", "UNPAID", "SCHEDULED"})
 REFUNDABLE_STATUSES = frozenset({"PAID", "MARKED_AS_PAID", "PARTIALLY_REFUNDED"})
 UPDATABLE_FIELDS = frozenset({"reference", "note", "memo", "terms_and_conditions"})
 """The ``detail`` texts ``update`` changes; a None value removes one."""
+
+
+class RefusalError(ActionNotAllowedError):
+    """A change PayPal refuses with 422 UNPROCESSABLE_ENTITY: ``issue`` and ``description``
+    are the entry of its error's ``details``."""
+
+    def __init__(self, message: str, issue: str, description: str) -> None:
+        super().__init__(message)
+        self.issue = issue
+        self.description = description
 
 
 def _refuse(invoice: StoredInvoice, action: str) -> ActionNotAllowedError:
@@ -60,6 +89,8 @@ def pay(
         raise _refuse(invoice, "take a payment for")
     due = invoice.total - invoice.sum_of("payments")
     amount = _checked(asked, due, "payment")
+    if invoice.status in UNPAID_STATUSES:
+        invoice.unpaid_status = invoice.status
     transaction = factory.payment(invoice, amount, now, external)
     invoice.add_transaction("payments", transaction)
     settled = amount == due
@@ -105,8 +136,8 @@ def cancel(invoice: StoredInvoice, now: datetime) -> None:
 
 
 def update(invoice: StoredInvoice, changes: dict[str, str | None], now: datetime) -> None:
-    """Change ``detail`` texts (PayPal's full update, kept to the simple fields); a cancelled
-    invoice cannot be changed."""
+    """Change ``detail`` texts, a test's shortcut that any invoice but a cancelled one takes
+    (``replace`` is PayPal's full update, with its status rules)."""
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise TypeError(f"cannot update {sorted(unknown)}; updatable: {sorted(UPDATABLE_FIELDS)}")
@@ -118,4 +149,115 @@ def update(invoice: StoredInvoice, changes: dict[str, str | None], now: datetime
             detail.pop(name, None)
         else:
             detail[name] = value
+    invoice.touch(now)
+
+
+def derived_status(invoice: StoredInvoice) -> str:
+    """The status the transactions left on an invoice imply, once one is deleted (worked out,
+    not documented): nothing paid, the sent state it had before; part of the total, PARTIALLY_PAID
+    (something is due again, refunds or not); all of it, PAID (MARKED_AS_PAID when no payment
+    went through PayPal), PARTIALLY_REFUNDED, or REFUNDED (MARKED_AS_REFUNDED when no refund went
+    through PayPal) as the refunds reach the payments."""
+    paid, refunded = invoice.sum_of("payments"), invoice.sum_of("refunds")
+    if not paid:
+        return invoice.unpaid_status
+    if paid < invoice.total:
+        return "PARTIALLY_PAID"
+    if not refunded:
+        return "PAID" if invoice.sum_of("payments", "PAYPAL") else "MARKED_AS_PAID"
+    if refunded < paid:
+        return "PARTIALLY_REFUNDED"
+    return "REFUNDED" if invoice.sum_of("refunds", "PAYPAL") else "MARKED_AS_REFUNDED"
+
+
+def check_deletable(invoice: StoredInvoice) -> None:
+    """Only a draft or a scheduled invoice can be deleted; a sent one can be cancelled ([S1]).
+    The spec lists no 422 for ``invoices.delete``; the sandbox answers its refusal as PayPal
+    answers its other business-rule refusals (cancelling a paid invoice), with an issue of its
+    own naming."""
+    if invoice.status not in DELETABLE_STATUSES:
+        raise RefusalError(
+            f"cannot delete invoice {invoice.id} in status {invoice.status}: only draft or "
+            f"scheduled invoices can be deleted (cancel a sent one)",
+            "CANNOT_DELETE_INVOICE",
+            "Only a draft or scheduled invoice can be deleted; cancel a sent invoice instead.",
+        )
+
+
+def delete_transaction(
+    invoice: StoredInvoice, collection: str, transaction_id: str, now: datetime
+) -> dict[str, Any]:
+    """Delete the recorded (EXTERNAL) payment or refund ``transaction_id`` ([S1]
+    ``invoices.payments-delete``, ``invoices.refunds-delete``); the totals and the status follow
+    (``derived_status``). KeyError if the invoice has no such transaction; a PayPal one cannot
+    be deleted, nor a payment the recorded refunds would then exceed (the spec's
+    CANNOT_DELETE_EXTERNAL_PAYMENT). Returns the transaction deleted."""
+    key = TRANSACTION_IDS[collection]
+    transactions = invoice.transactions(collection)
+    position = next((n for n, t in enumerate(transactions) if t.get(key) == transaction_id), None)
+    kind = "payment" if collection == "payments" else "refund"
+    if position is None:
+        raise KeyError(f"invoice {invoice.id} has no {kind} {transaction_id!r}")
+    transaction = transactions[position]
+    if transaction["type"] != "EXTERNAL":
+        raise RefusalError(
+            f"cannot delete {kind} {transaction_id} of invoice {invoice.id}: it was made "
+            f"through PayPal, and only recorded (EXTERNAL) ones can be deleted",
+            f"CANNOT_DELETE_PAYPAL_{kind.upper()}",
+            f"Only an external {kind} can be deleted.",
+        )
+    left = invoice.sum_of("payments") - amount_of(transaction["amount"])
+    if collection == "payments" and invoice.sum_of("refunds") > left:
+        raise RefusalError(
+            f"cannot delete payment {transaction_id} of invoice {invoice.id}: its refunds "
+            f"would exceed its payments",
+            "CANNOT_DELETE_EXTERNAL_PAYMENT",
+            # The spec's own words, its typo included.
+            "The external payment cannot be deleted as the recorded refund cannot exceed the "
+            "recored payment for an invoice.",
+        )
+    invoice.remove_transaction(collection, position)
+    invoice.set_status(derived_status(invoice))
+    invoice.touch(now)
+    return transaction
+
+
+def replace(invoice: StoredInvoice, new: dict[str, Any], now: datetime) -> None:
+    """The full update ([S1] ``invoices.update``): ``new`` (checked and priced by
+    ``update.replacement``) replaces every writable part, the items included; a part it leaves
+    out is gone (but for the number and date, which PayPal fills in). PayPal's own parts stay:
+    id, status, metadata, payments, refunds, links; the invoicer is the account's, so its e-mail
+    stays too (another is the spec's 422 USER_NOT_FOUND); the amounts due follow the new total.
+    """
+    if invoice.status not in REPLACEABLE_STATUSES:
+        raise RefusalError(
+            f"cannot update invoice {invoice.id} in status {invoice.status}: only "
+            f"{', '.join(sorted(REPLACEABLE_STATUSES))} invoices can be updated",
+            "CANNOT_UPDATE_INVOICE",
+            "The invoice cannot be updated in its current status.",
+        )
+    old = invoice.detail
+    email = old["invoicer"]["email_address"]
+    invoicer = new.get("invoicer", old["invoicer"])
+    if invoicer.get("email_address", email) != email:
+        raise RefusalError(
+            f"invoicer e-mail {invoicer['email_address']!r} is not the account's ({email})",
+            "USER_NOT_FOUND",
+            "User is not associated with paypal based on invoicer email.",
+        )
+    body: dict[str, Any] = {key: old[key] for key in ("id", "parent_id", "status") if key in old}
+    detail = {key: value for key, value in new["detail"].items() if key not in SERVER_DETAIL_FIELDS}
+    detail |= {key: old["detail"][key] for key in SERVER_DETAIL_FIELDS if key in old["detail"]}
+    for key in DEFAULTED_DETAIL_FIELDS:
+        detail.setdefault(key, old["detail"][key])
+    body["detail"] = detail
+    body["invoicer"] = {**invoicer, "email_address": email}
+    for key in ("primary_recipients", "additional_recipients", "items", "configuration"):
+        if key in new:
+            body[key] = new[key]
+    body["amount"] = new["amount"]
+    body["due_amount"] = new["amount"]  # until ``recount`` takes the payments off
+    body |= {key: old[key] for key in SERVER_FIELDS if key in old}
+    invoice.detail = body
+    invoice.recount()
     invoice.touch(now)

@@ -41,11 +41,13 @@ TEXT_FILTERS: dict[str, tuple[int, Callable[[StoredInvoice], list[str]]]] = {
 
 
 def _billing(invoice: StoredInvoice, key: str) -> list[str]:
-    return [r["billing_info"].get(key, "") for r in invoice.detail["primary_recipients"]]
+    recipients = invoice.detail.get("primary_recipients", [])
+    return [r.get("billing_info", {}).get(key, "") for r in recipients]
 
 
 def _names(invoice: StoredInvoice) -> list[dict[str, str]]:
-    return [r["billing_info"].get("name", {}) for r in invoice.detail["primary_recipients"]]
+    recipients = invoice.detail.get("primary_recipients", [])
+    return [r.get("billing_info", {}).get("name", {}) for r in recipients]
 
 
 def detail_entry(
@@ -182,7 +184,7 @@ class SearchFilter:
         """Whether the invoice meets every criterion. A payment date (a day) is inside the
         payment range when any instant of that UTC day is."""
         detail = invoice.detail["detail"]
-        due = detail["payment_term"].get("due_date")
+        due = detail.get("payment_term", {}).get("due_date")
         paid_on = [date.fromisoformat(t["payment_date"]) for t in invoice.transactions("payments")]
         payment_days = None
         if self.payment is not None:

@@ -29,6 +29,16 @@ SUMMARY_DETAIL_FIELDS = (
 """The ``detail`` fields of PayPal's sample list and search items ([S6]), in that order."""
 COLLECTIONS = ("items", "payments", "refunds", "additional_recipients_info", "attachments")
 """What search's ``fields`` can ask for in full."""
+COLLECTION_KEYS = {
+    "items": "items",
+    "payments": "payments",
+    "refunds": "refunds",
+    "additional_recipients": "additional_recipients_info",
+}
+"""The invoice's top-level collections, by the ``fields`` value that asks for each (the fifth,
+``attachments``, is in ``detail``)."""
+TRANSACTION_IDS = {"payments": "payment_id", "refunds": "refund_id"}
+"""The id field of each collection's transactions."""
 _LINKS_BY_STATUS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "DRAFT": (("/send", "send", "POST"), ("/update", "replace", "PUT"), ("", "delete", "DELETE")),
     "SCHEDULED": (
@@ -95,10 +105,13 @@ def invoice_links(invoice_id: str, status: str) -> list[dict[str, str]]:
 @dataclass
 class StoredInvoice:
     """``detail`` is the body exactly as the detail endpoint serves it; ``created`` is its
-    ``create_time`` as an instant, which the list orders by and search filters on."""
+    ``create_time`` as an instant, which the list orders by and search filters on;
+    ``unpaid_status`` is what it was while nothing was paid on it (SENT or UNPAID), which it goes
+    back to when its payments are deleted."""
 
     detail: dict[str, Any]
     created: datetime
+    unpaid_status: str = "SENT"
 
     @property
     def id(self) -> str:
@@ -124,6 +137,11 @@ class StoredInvoice:
     def total(self) -> Decimal:
         """What the invoice asks for."""
         return amount_of(self.detail["amount"])
+
+    def external_ids(self, collection: str) -> list[str]:
+        """The ids of the recorded (EXTERNAL) ``payments`` or ``refunds``, oldest first."""
+        key = TRANSACTION_IDS[collection]
+        return [t[key] for t in self.transactions(collection) if t["type"] == "EXTERNAL"]
 
     def transactions(self, collection: str) -> list[dict[str, Any]]:
         """The ``payments`` or ``refunds`` transactions, oldest first (none: empty)."""
@@ -154,7 +172,24 @@ class StoredInvoice:
         total_key = "paid_amount" if collection == "payments" else "refund_amount"
         entry = self.detail.setdefault(collection, {total_key: None, "transactions": []})
         entry["transactions"].append(transaction)
-        entry[total_key] = money(self.currency, self.sum_of(collection))
+        self.recount()
+
+    def remove_transaction(self, collection: str, position: int) -> dict[str, Any]:
+        """Take out the ``payments`` or ``refunds`` transaction at ``position`` and bring the
+        totals in line; the collection goes with its last transaction. Returns it."""
+        entry = self.detail[collection]
+        transaction: dict[str, Any] = entry["transactions"].pop(position)
+        if not entry["transactions"]:
+            del self.detail[collection]
+        self.recount()
+        return transaction
+
+    def recount(self) -> None:
+        """``paid_amount``, ``refund_amount`` and ``due_amount`` from the transactions and the
+        total (after a change to either)."""
+        for collection, total_key in (("payments", "paid_amount"), ("refunds", "refund_amount")):
+            if collection in self.detail:
+                self.detail[collection][total_key] = money(self.currency, self.sum_of(collection))
         self.detail["due_amount"] = money(self.currency, self.total - self.sum_of("payments"))
 
     def touch(self, now: datetime) -> None:
@@ -162,11 +197,14 @@ class StoredInvoice:
         self.metadata["last_update_time"] = date_time(now)
         self.metadata["last_updated_by"] = self.detail["invoicer"]["email_address"]
 
-    def summary(self, *, last_update: bool, collections: frozenset[str]) -> dict[str, Any]:
+    def summary(
+        self, *, last_update: bool, collections: frozenset[str], leave_out: bool = False
+    ) -> dict[str, Any]:
         """The list item of PayPal's samples ([S6]): no invoicer, items, transactions or
         breakdown, and of the metadata only ``create_time`` (plus ``last_update_time`` if
         ``last_update``). ``payments.paid_amount`` and ``refunds.refund_amount`` appear when the
-        invoice has payments or refunds at all, as those objects do in the full invoice.
+        invoice has payments or refunds at all, as those objects do in the full invoice, unless
+        ``leave_out`` (a filtered search) leaves out what ``collections`` does not name.
         ``collections`` (search's ``fields``) come in full. A view over the stored values: it
         must be encoded before the store changes."""
         source = self.detail
@@ -179,7 +217,8 @@ class StoredInvoice:
         if "attachments" in collections and "attachments" in inner:
             detail["attachments"] = inner["attachments"]
         body: dict[str, Any] = {"id": source["id"], "status": source["status"], "detail": detail}
-        body["primary_recipients"] = source["primary_recipients"]
+        if "primary_recipients" in source:  # a full update can leave them out
+            body["primary_recipients"] = source["primary_recipients"]
         if "additional_recipients_info" in collections and "additional_recipients" in source:
             body["additional_recipients"] = source["additional_recipients"]
         if "items" in collections and "items" in source:
@@ -190,10 +229,46 @@ class StoredInvoice:
         }
         body["due_amount"] = source["due_amount"]
         for collection, total_key in (("payments", "paid_amount"), ("refunds", "refund_amount")):
-            if collection in source:
+            if collection in source and (collection in collections or not leave_out):
                 full = collection in collections
                 body[collection] = (
                     source[collection] if full else {total_key: source[collection][total_key]}
                 )
         body["links"] = source["links"]
         return body
+
+
+def without_external_ids(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` (a detail or a list item) with its EXTERNAL transactions' ids left out, as a
+    sandbox built with ``external_ids=False`` serves them (the spec requires an id for PAYPAL
+    ones only). Only what changes is copied; the rest stays a view of the stored values."""
+    served = body
+    for collection, key in TRANSACTION_IDS.items():
+        entry = body.get(collection)
+        if not isinstance(entry, dict) or not any(
+            t["type"] == "EXTERNAL" and key in t for t in entry.get("transactions", [])
+        ):
+            continue
+        if served is body:
+            served = dict(body)
+        served[collection] = {
+            **entry,
+            "transactions": [
+                {k: v for k, v in t.items() if k != key} if t["type"] == "EXTERNAL" else t
+                for t in entry["transactions"]
+            ],
+        }
+    return served
+
+
+def trimmed(body: dict[str, Any], collections: frozenset[str]) -> dict[str, Any]:
+    """A full invoice as a filtered search serves it: the collections ``collections`` (search's
+    ``fields``) does not name are left out. A view over ``body``, copied only where it differs."""
+    served = {
+        key: value
+        for key, value in body.items()
+        if key not in COLLECTION_KEYS or COLLECTION_KEYS[key] in collections
+    }
+    if "attachments" not in collections and "attachments" in body["detail"]:
+        served["detail"] = {k: v for k, v in body["detail"].items() if k != "attachments"}
+    return served
