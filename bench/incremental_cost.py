@@ -1,12 +1,15 @@
-"""What an incremental run costs: detail requests against the ones it needs, and the open-invoice
-filter's false positives and size as the number of open invoices grows.
+"""What an incremental run costs: detail requests against the ones it needs, and the size of what
+the state remembers of the open invoices as their number grows.
 
     .venv/bin/python bench/incremental_cost.py 5000 10000
 
 Part 1 runs the real tap twice over a sandbox whose newest 10 invoices are unpaid (the usual
 case), with 10 invoices added between the runs. The second run needs the details of the
-invoices open after the first run plus the new ones; anything more is waste. Part 2 fills the
-filter with 16,000 to 100,000 open ids and probes it with 200,000 others.
+invoices open after the first run plus the new ones; anything more is waste. Part 2 remembers
+16,000 to 100,000 open invoices as each provider's plan does (CyberSource: an id like 104711
+with its line-item and history counts; PayPal: an id like INV2-XXXX-XXXX-XXXX-XXXX with its
+line-item count and its payment and refund keys, none or one each) and prints the bytes of the
+state that keeps them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tap_invoicing.core.plans.open_invoices import OpenInvoiceFilter, id_digest
+from tap_invoicing.core.plans.remembered import InvoiceChildren, RememberedInvoices
 from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.sandbox.cybersource import CyberSourceEmulator
 
@@ -55,11 +58,31 @@ def incremental(invoices: int) -> tuple[int, int, int]:
         return len(sandbox.detail_requests()), len(was_open | set(new)), len(json.dumps(final))
 
 
-def filter_row(open_count: int, probes: int = 200_000) -> tuple[float, int]:
-    """(false-positive rate, base64 bytes in the state) for ``open_count`` open invoices."""
-    remembered = OpenInvoiceFilter.of({id_digest(f"open-{n}") for n in range(open_count)})
-    false_positives = sum(f"closed-{n}" in remembered for n in range(probes))
-    return false_positives / probes, len(remembered.to_state()["data"])
+SHAPES: dict[str, tuple[str, InvoiceChildren]] = {
+    "cybersource": ("{n}", {"invoice_line_items": 3, "invoice_history": 4}),
+    "paypal": (
+        "INV2-{n:04X}-7VO1-7826-FRFZ",
+        {"invoice_line_items": 3, "invoice_payments": [], "invoice_refunds": []},
+    ),
+    "paypal, paid in part": (
+        "INV2-{n:04X}-7VO1-7826-FRFZ",
+        {
+            "invoice_line_items": 3,
+            "invoice_payments": ["EXTERNAL-4f1c2a9b0e7d6c53-1"],
+            "invoice_refunds": ["2PX96385VY6172335"],
+        },
+    ),
+}
+"""Per provider: how an open invoice's id looks, and its rows as the state keeps them."""
+
+
+def remembered_bytes(provider: str, open_count: int) -> int:
+    """Bytes of the state's ``remembered`` for ``open_count`` open invoices."""
+    id_format, children = SHAPES[provider]
+    remembered = RememberedInvoices()
+    for n in range(100_000, 100_000 + open_count):
+        remembered.keep(id_format.format(n=n), children)
+    return len(json.dumps(remembered.to_state(), separators=(",", ":")))
 
 
 def main() -> None:
@@ -71,11 +94,12 @@ def main() -> None:
         requests, needed, state_bytes = incremental(size)
         waste = requests - needed
         print(f"{size:>9,} {requests:>16,} {needed:>7,} {waste:>6,} {state_bytes:>12,}")
-    print("\n2. Open-invoice filter, probed with 200,000 other ids")
-    print(f"{'open':>9} {'false positives':>16} {'state bytes':>12} {'bytes/open':>11}")
-    for open_count in (16_000, 30_000, 50_000, 100_000):
-        rate, size = filter_row(open_count)
-        print(f"{open_count:>9,} {rate:>15.3%} {size:>12,} {size / open_count:>11.2f}")
+    print("\n2. What the state remembers of the open invoices (for their tombstones)")
+    print(f"{'provider':>20} {'open':>9} {'state bytes':>12} {'bytes/open':>11}")
+    for provider in SHAPES:
+        for open_count in (16_000, 100_000):
+            size = remembered_bytes(provider, open_count)
+            print(f"{provider:>20} {open_count:>9,} {size:>12,} {size / open_count:>11.2f}")
 
 
 if __name__ == "__main__":

@@ -165,11 +165,25 @@ class SyncResult:
     messages: list[dict]
 
     def records(self, stream: str) -> list[dict]:
+        """The stream's live records (tombstones left out), without their null
+        ``_sdc_deleted_at``."""
+        return [
+            {key: value for key, value in r.items() if key != "_sdc_deleted_at"}
+            for r in self.all_records(stream)
+            if r.get("_sdc_deleted_at") is None
+        ]
+
+    def tombstones(self, stream: str) -> list[dict]:
+        """The stream's tombstones: rows the API no longer holds."""
+        return [r for r in self.all_records(stream) if r.get("_sdc_deleted_at") is not None]
+
+    def all_records(self, stream: str) -> list[dict]:
         return [
             m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
         ]
 
     def ids(self, stream: str = "invoices") -> list[str]:
+        """The ids of the stream's live records."""
         return [r["id"] for r in self.records(stream)]
 
     def schemas(self) -> dict[str, dict]:
@@ -201,8 +215,10 @@ def exact(value):
 
 
 def without_clock(record: dict) -> dict:
-    """A record without ``submitTimeUtc``, the server's clock, which differs on every request."""
-    return {key: value for key, value in record.items() if key != "submitTimeUtc"}
+    """A record without ``submitTimeUtc``, the server's clock, which differs on every request,
+    nor an empty ``extraFields`` (the tap adds it: null when the API sent nothing new)."""
+    dropped = {"submitTimeUtc"} | ({"extraFields"} if record.get("extraFields") is None else set())
+    return {key: value for key, value in record.items() if key not in dropped}
 
 
 def everything(result: SyncResult) -> dict:

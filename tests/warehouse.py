@@ -17,7 +17,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -185,8 +185,11 @@ class Warehouse:
         )
         return dict(rows)
 
-    def as_text(self, stream: str, columns: list[str]) -> dict[tuple, dict[str, str | None]]:
-        """Each row's ``columns`` as PostgreSQL prints them, by primary key."""
+    def as_text(
+        self, stream: str, columns: list[str], *, live_only: bool = False
+    ) -> dict[tuple, dict[str, str | None]]:
+        """Each row's ``columns`` as PostgreSQL prints them, by primary key (``live_only``: the
+        rows not soft-deleted, what the API holds)."""
         keys = self.primary_key(stream)
         selected = sql.SQL(", ").join(
             [
@@ -194,7 +197,8 @@ class Warehouse:
                 *(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
             ]
         )
-        rows = self.query(sql.SQL("SELECT {} FROM {}").format(selected, self.table(stream)))
+        live = sql.SQL(' WHERE "_sdc_deleted_at" IS NULL' if live_only else "")
+        rows = self.query(sql.SQL("SELECT {} FROM {}{}").format(selected, self.table(stream), live))
         return {row[: len(keys)]: dict(zip(columns, row[len(keys) :], strict=True)) for row in rows}
 
     def key_counts(self, stream: str) -> tuple[int, int, int]:
@@ -271,20 +275,56 @@ def digits(part: Mapping, path: tuple[str, ...]) -> str | None:
     return None if value is None else str(Decimal(str(value)))
 
 
-def assert_warehouse_matches(warehouse: Warehouse, parts: Parts) -> dict[str, dict]:
-    """Every number column is NUMERIC and holds the API's digits, row for row; returns them."""
+def assert_warehouse_matches(
+    warehouse: Warehouse, parts: Parts, *, live_only: bool = False
+) -> dict[str, dict]:
+    """Every number column is NUMERIC and holds the API's digits, row for row (``live_only``:
+    the rows not soft-deleted are exactly the API's, key for key); returns them."""
     loaded = {}
     for stream in warehouse.streams:
         columns = warehouse.numeric_columns(stream)
         types = warehouse.column_types(stream)
         assert {c: types.get(c) for c in columns} == dict.fromkeys(columns, "numeric")
-        loaded[stream] = warehouse.as_text(stream, list(columns))
+        loaded[stream] = warehouse.as_text(stream, list(columns), live_only=live_only)
         expected = {
             key: {column: digits(part, path) for column, path in columns.items()}
             for key, part in parts[stream].items()
         }
         assert loaded[stream] == expected
     return loaded
+
+
+def day(*changes: Callable[[Sandbox], object]) -> Callable[[Sandbox], None]:
+    """One round of changes for ``assert_live_rows_follow_the_api``: these, in order."""
+
+    def apply(sandbox: Sandbox) -> None:
+        for change in changes:
+            change(sandbox)
+
+    return apply
+
+
+def assert_live_rows_follow_the_api(
+    warehouse: Warehouse,
+    sandbox: Sandbox,
+    served_parts: Callable[[Sandbox], Parts],
+    rounds: list[Callable[[Sandbox], object]],
+    **settings: Any,
+) -> dict:
+    """Load a first run, then after each round of changes an incremental run from the state the
+    target passed on (each run with ``settings`` on top of the sandbox's config): every time,
+    the rows not soft-deleted in every stream are exactly what the API serves, key for key,
+    with the API's digits. Returns the last state."""
+    state = warehouse.load(sandbox, **settings)
+    assert_warehouse_matches(warehouse, served_parts(sandbox), live_only=True)
+    for number, change in enumerate(rounds, start=1):
+        change(sandbox)
+        state = warehouse.load(sandbox, state, **settings)
+        try:
+            assert_warehouse_matches(warehouse, served_parts(sandbox), live_only=True)
+        except AssertionError as mismatch:
+            raise AssertionError(f"after round {number}: {mismatch}") from mismatch
+    return state
 
 
 def assert_one_row_per_key(warehouse: Warehouse, parts: Parts) -> None:

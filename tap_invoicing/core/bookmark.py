@@ -16,11 +16,14 @@ from typing import Any, TypeVar
 from tap_invoicing.core.dates import parse_time
 from tap_invoicing.errors import StateError
 
-BOOKMARK_FORMAT = 2
+BOOKMARK_FORMAT = 3
 """Bumped whenever the bookmark's meaning changes; unknown formats are refused, not guessed at."""
 
-UNSCOPED_FORMAT = 1
-"""The format before bookmarks recorded what they were made for: readable, but not trusted."""
+EARLIER_FORMATS = {
+    1: "did not record its account",
+    2: "kept no rows of the open invoices (for tombstones)",
+}
+"""Formats an earlier tap-invoicing wrote, and why they are not used: a full pass follows."""
 
 
 class BookmarkMismatchError(Exception):
@@ -153,12 +156,13 @@ def has_bookmark(bookmark: Mapping[str, Any]) -> bool:
 def check_format(bookmark: Mapping[str, Any]) -> None:
     """Refuse a bookmark this version cannot trust or read.
 
-    Raises BookmarkMismatchError for a bookmark of the format before bookmarks said what they
-    were made for (a full pass follows), StateError for any other format.
+    Raises BookmarkMismatchError for a bookmark of an earlier format (a full pass follows),
+    StateError for any other format.
     """
-    if bookmark.get("format") == UNSCOPED_FORMAT:
-        msg = "it was written by an earlier tap-invoicing that did not record its account"
-        raise BookmarkMismatchError(msg)
+    written = bookmark.get("format")
+    earlier = EARLIER_FORMATS.get(written) if type(written) is int else None
+    if earlier is not None:
+        raise BookmarkMismatchError(f"it was written by an earlier tap-invoicing that {earlier}")
     if bookmark.get("format") != BOOKMARK_FORMAT:
         msg = (
             f"the invoices bookmark in the state was written by another version of "

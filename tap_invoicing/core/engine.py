@@ -7,32 +7,42 @@ bookmark to commit. ``InvoiceRun``'s methods, read top to bottom, are one invoic
 4. ``_read`` (on a fetch worker) reads one invoice's detail (``ApiClient.detail``) and conforms it
    to its schema;
 5. ``_emit`` hands the invoice and its child records to the writer (the invoice first, then each
-   child stream's records in the order the provider declares them);
+   child stream's records in the order the provider declares them), with tombstones for the rows
+   the previous run wrote that the invoice no longer holds; an invoice gone from the API (404)
+   is written as a tombstone, with its remembered rows;
 6. ``_finish`` reports the pass and returns the bookmark, committed only after a whole pass.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tap_invoicing.core.bookmark import BookmarkMismatchError, has_bookmark
-from tap_invoicing.core.children import child_records
+from tap_invoicing.core.children import child_keys, child_records, removed_rows
 from tap_invoicing.core.client import ApiClient, credentials_refused
-from tap_invoicing.core.conform import UnloadableError, conform_to_schema, with_extra_fields
+from tap_invoicing.core.conform import (
+    EXTRA_FIELDS,
+    FieldNotes,
+    UnloadableError,
+    conform_to_schema,
+    with_extra_fields,
+)
 from tap_invoicing.core.fetch import fetch_all
 from tap_invoicing.core.progress import Progress
-from tap_invoicing.core.schemas import load_schema
+from tap_invoicing.core.schemas import DELETED_AT, load_schema
 from tap_invoicing.errors import AuthenticationFailedError, RequestRefusedError
 
 if TYPE_CHECKING:
     import logging
 
     from tap_invoicing.core.bookmark import BookmarkScope
+    from tap_invoicing.core.plans.remembered import ChildKeys, InvoiceChildren
     from tap_invoicing.core.provider import ChildSpec, Pass, Provider
     from tap_invoicing.core.run_settings import RunSettings
 
@@ -41,6 +51,9 @@ REFUSALS_BEFORE_GIVING_UP = 10
 
 Listed = tuple[str, Mapping[str, Any]]
 """A listed invoice to read: its id and its list item."""
+
+ChildRows = list[tuple[str, list[dict[str, Any]]]]
+"""One invoice's child records (tombstones included), stream by stream."""
 
 
 class InvoiceWriter(Protocol):
@@ -51,6 +64,14 @@ class InvoiceWriter(Protocol):
     ) -> None:
         """Write one invoice, then its child records, stream by stream."""
         ...
+
+
+@dataclass(frozen=True)
+class Gone:
+    """A listed or remembered invoice whose detail answers 404: the API no longer serves it."""
+
+    record_id: Any
+    """Its id as its records carry it (a number, for an API whose ids are numbers)."""
 
 
 @dataclass(frozen=True)
@@ -67,16 +88,11 @@ class DetailTally:
     def __init__(self, provider: Provider) -> None:
         self._provider = provider
         self.served = self.emitted = self.vanished = self.unread = self.forbidden = 0
+        self.removed_rows = 0
 
-    def not_emitted(
-        self, invoice_id: str, problem: DetailProblem | None, logger: logging.Logger
-    ) -> None:
+    def not_emitted(self, invoice_id: str, problem: DetailProblem, logger: logging.Logger) -> None:
         """Count and log one invoice that is not emitted this run; stop the run if every
         detail so far was refused as forbidden (the credentials cannot read details)."""
-        if problem is None:
-            self.vanished += 1
-            logger.warning("Invoice %s vanished between list and detail (404)", invoice_id)
-            return
         self.unread += 1
         self.forbidden += problem.forbidden
         logger.warning(
@@ -96,7 +112,8 @@ class DetailTally:
         """What became of the listed invoices not emitted, for the final line."""
         return (
             f"{skipped_unchanged} unchanged and skipped, {self.vanished} vanished, "
-            f"{self.unread} not emitted (read again next run)"
+            f"{self.unread} not emitted (read again next run), {self.removed_rows} child rows "
+            f"removed (vanished invoices and removed rows written as deleted)"
         )
 
 
@@ -126,7 +143,8 @@ class InvoiceRun:
         self._record_limit = record_limit
         self._tally = DetailTally(provider)
         self._progress = Progress(logger, in_flight=lambda: self.client.gate.in_flight)
-        self._unmapped_seen: set[tuple[str, ...]] = set()
+        self._undeclared: defaultdict[str, set[str]] = defaultdict(set)
+        self._as_text: defaultdict[str, set[str]] = defaultdict(set)
         self._child_counts = Counter({spec.name: 0 for spec in children})
 
     def run(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> dict[str, Any] | None:
@@ -193,11 +211,14 @@ class InvoiceRun:
         for invoice_id in self._pass.plan.deferred():
             self._progress.reconsider()
             yield invoice_id, {}
+        for invoice_id in self._pass.plan.unlisted():
+            yield invoice_id, {}
 
-    def _read(self, listed: Listed) -> dict[str, Any] | DetailProblem | None:
+    def _read(self, listed: Listed) -> dict[str, Any] | DetailProblem | Gone:
         """One invoice conformed to the schema (on a worker thread): the list item when it is
-        the whole invoice, else its detail; None on 404, a DetailProblem when the API refuses
-        it or it cannot be loaded as its schema says."""
+        the whole invoice, else its detail; Gone on 404, a DetailProblem when the API refuses it
+        or it cannot be loaded as its schema says. Fields the schema does not declare are kept
+        (top-level ones in ``extraFields``) and named once, at the end of the run."""
         invoice_id, item = listed
         if self.api.is_complete(item):
             invoice: Any = item
@@ -210,36 +231,82 @@ class InvoiceRun:
                 forbidden = refusal.status == HTTPStatus.FORBIDDEN
                 return DetailProblem(refusal.answer, forbidden=forbidden)
             if invoice is None:
-                return None
-        if self.provider.extra_fields:
-            invoice = with_extra_fields(invoice, self._schema, self.provider.extra_fields)
-        unmapped: list[str] = []
+                return Gone(item.get(self.provider.invoice_key, invoice_id))
+        notes = FieldNotes()
+        invoice = with_extra_fields(invoice, self._schema, notes)
         try:
-            invoice = conform_to_schema(invoice, self._schema, unmapped)
+            invoice = conform_to_schema(invoice, self._schema, notes)
         except UnloadableError as error:
             return DetailProblem(f"{error}, as its schema requires")
-        if unmapped:
-            self._warn_unmapped(tuple(unmapped))
+        self._note_fields("invoices", notes)
         record = self.api.finish_record(invoice)
         record.update(self._pass.stamp)
+        record[DELETED_AT] = None
         return record
 
-    def _emit(self, invoice_id: str, outcome: dict[str, Any] | DetailProblem | None) -> bool:
-        """Write one read invoice with its children (unless it is older than ``start_date``),
-        or count why it was not read; False once the record limit is reached."""
+    def _emit(self, invoice_id: str, outcome: dict[str, Any] | DetailProblem | Gone) -> bool:
+        """Write one read invoice with its children and the tombstones of the rows it no longer
+        holds (unless it is older than ``start_date``); write a gone one as deleted; or count
+        why it was not read. False once the record limit is reached."""
         self._progress.advance(self._pass.listing.total, fetched=True)
         plan = self._pass.plan
-        if not isinstance(outcome, dict):
+        if isinstance(outcome, Gone):
+            self._write_gone(invoice_id, outcome.record_id)
+            return True
+        if isinstance(outcome, DetailProblem):
             self._tally.not_emitted(invoice_id, outcome, self.logger)
-            plan.note_read(invoice_id, None)
+            plan.note_read(invoice_id, None, {})
             return True
         self._tally.served += 1
-        plan.note_read(invoice_id, outcome)
+        children = self._child_records(outcome)
+        written = dict(children)
+        keys = {spec.name: child_keys(spec, written[spec.name]) for spec, _ in self._children}
+        before = plan.previous_children(invoice_id)
+        plan.note_read(invoice_id, outcome, keys)
         if self._before_start_date(outcome):
             return True
+        if before is not None:
+            self._add_removed(children, outcome[self.provider.invoice_key], before, keys)
         self._tally.emitted += 1
-        self._writer.write_invoice(outcome, self._child_records(outcome))
+        self._writer.write_invoice(outcome, children)
         return self._record_limit is None or self._tally.emitted < self._record_limit
+
+    def _write_gone(self, invoice_id: str, record_id: Any) -> None:
+        """An invoice the API no longer serves: its tombstone, then its remembered rows'."""
+        self._tally.vanished += 1
+        self.logger.warning(
+            "Invoice %s is gone (its detail answers 404): written as deleted", invoice_id
+        )
+        deleted_at = datetime.now(UTC).isoformat()
+        tombstone = {
+            self.provider.invoice_key: record_id,
+            self.provider.replication_key: deleted_at,
+            **self._pass.stamp,
+            DELETED_AT: deleted_at,
+        }
+        children: ChildRows = [(spec.name, []) for spec, _ in self._children]
+        before = self._pass.plan.previous_children(invoice_id) or {}
+        self._add_removed(children, record_id, before, {}, deleted_at)
+        self._pass.plan.note_gone(invoice_id)
+        self._writer.write_invoice(tombstone, children)
+
+    def _add_removed(
+        self,
+        children: ChildRows,
+        record_id: Any,
+        before: InvoiceChildren,
+        now: Mapping[str, ChildKeys],
+        deleted_at: str | None = None,
+    ) -> None:
+        """Append, to each stream's records, the tombstones of the rows written ``before`` that
+        the invoice does not hold ``now``."""
+        deleted_at = deleted_at or datetime.now(UTC).isoformat()
+        for (spec, _), (name, rows) in zip(self._children, children, strict=True):
+            if name not in before:
+                continue
+            gone = removed_rows(spec, record_id, before[name], now.get(name, []), deleted_at)
+            self._tally.removed_rows += len(gone)
+            rows.extend(gone)
 
     def _finish(self) -> dict[str, Any]:
         """The pass's last lines, and the bookmark it earned."""
@@ -254,27 +321,36 @@ class InvoiceRun:
         )
         if not self._progress.done and plan.reads_whole_list:
             self.logger.warning("%s listed no invoices for this account", self.provider.label)
+        if any(self._undeclared.values()):
+            self.logger.warning(
+                "Fields the schemas do not declare, kept as sent (top-level ones in %s): %s",
+                EXTRA_FIELDS,
+                _by_stream(self._undeclared),
+            )
+        if any(self._as_text.values()):
+            self.logger.warning(
+                "Values sent as a number or JSON where the schema says text, written as their "
+                "text: %s",
+                _by_stream(self._as_text),
+            )
         return plan.next_bookmark(self.provider.replication_key)
 
-    def _child_records(self, invoice: Mapping[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    def _child_records(self, invoice: Mapping[str, Any]) -> ChildRows:
         """Each selected child stream's records of one invoice."""
-        records = [
-            (
-                spec.name,
-                list(
-                    child_records(
-                        spec,
-                        invoice,
-                        invoice_key=self.provider.invoice_key,
-                        schema=schema,
-                        extra_fields=self.provider.extra_fields,
-                    )
-                ),
-            )
-            for spec, schema in self._children
-        ]
+        records: ChildRows = []
+        for spec, schema in self._children:
+            notes = FieldNotes()
+            key = self.provider.invoice_key
+            rows = list(child_records(spec, invoice, invoice_key=key, schema=schema, notes=notes))
+            self._note_fields(spec.name, notes)
+            records.append((spec.name, rows))
         self._child_counts.update({name: len(written) for name, written in records})
         return records
+
+    def _note_fields(self, stream: str, notes: FieldNotes) -> None:
+        """Keep what conforming one record found, for the run's last lines (from any worker)."""
+        self._undeclared[stream].update(notes.undeclared)
+        self._as_text[stream].update(notes.as_text)
 
     def _before_start_date(self, invoice: Mapping[str, Any]) -> bool:
         """Whether the invoice's latest activity is older than ``start_date``."""
@@ -284,12 +360,9 @@ class InvoiceRun:
         activity = self.api.last_activity(invoice)
         return activity is not None and activity < start
 
-    def _warn_unmapped(self, paths: tuple[str, ...]) -> None:
-        """Warn once per set of undeclared properties, not once per invoice."""
-        if paths not in self._unmapped_seen:
-            self._unmapped_seen.add(paths)
-            self.logger.warning(
-                "Properties %s were present in the 'invoices' stream but not found in its "
-                "schema: not extracted",
-                ", ".join(paths),
-            )
+
+def _by_stream(paths: Mapping[str, set[str]]) -> str:
+    """``invoices: a, b.c; invoice_line_items: d``: the streams with any, each path once."""
+    return "; ".join(
+        f"{stream}: {', '.join(sorted(found))}" for stream, found in sorted(paths.items()) if found
+    )

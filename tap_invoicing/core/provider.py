@@ -64,6 +64,12 @@ class ChildSpec:
     """A field the tap fills with a key of each entry, and the function that derives the keys
     of a whole list (for entries whose own id is sometimes absent)."""
 
+    @property
+    def row_key(self) -> str:
+        """The key field that tells one invoice's rows apart (not its invoice's id)."""
+        (key,) = [name for name in self.primary_keys if name != self.parent_id]
+        return key
+
 
 @dataclass(frozen=True)
 class ListRequest:
@@ -181,9 +187,6 @@ class Provider:
     pacing_margin: float = 0.0
     """How far under the rate cap requests are paced (0.1: 10%), for an API that counts
     arrivals over any sliding second, where network jitter bunches evenly sent requests."""
-    extra_fields: str | None = None
-    """The record field that keeps top-level fields the schema does not declare (None: such
-    fields are dropped, with a warning)."""
     correlation_id_field: str | None = None
     """The field of the API's error bodies that identifies the failure to its support, logged
     with every retry and failure (PayPal's ``debug_id``)."""

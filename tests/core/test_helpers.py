@@ -11,7 +11,12 @@ import pytest
 import requests
 
 from tap_invoicing.core.client import RetryableAnswerError, retry_after_seconds
-from tap_invoicing.core.conform import UnloadableError, conform_to_schema, without_surrogates
+from tap_invoicing.core.conform import (
+    FieldNotes,
+    UnloadableError,
+    conform_to_schema,
+    without_surrogates,
+)
 
 
 def throttled(retry_after: str | None) -> RetryableAnswerError:
@@ -65,18 +70,18 @@ def test_numeric_strings_become_exact_decimals_only_where_the_schema_says_number
         }
     }
     record = {"amount": "12.050", "sku": "0042", "lines": [{"price": "-0.10"}, {"price": "n/a"}]}
-    unmapped: list[str] = []
-    converted = conform_to_schema(record, schema, unmapped)
+    notes = FieldNotes()
+    converted = conform_to_schema(record, schema, notes)
     assert converted == {
         "amount": Decimal("12.050"),
         "sku": "0042",
         "lines": [{"price": Decimal("-0.10")}, {"price": "n/a"}],
     }
     assert str(converted["amount"]) == "12.050"
-    assert unmapped == []
+    assert notes == FieldNotes()
 
 
-def test_properties_the_schema_does_not_declare_are_dropped_and_named():
+def test_properties_the_schema_does_not_declare_are_kept_as_sent_and_named():
     schema = {
         "properties": {
             "id": {"type": "string"},
@@ -94,16 +99,10 @@ def test_properties_the_schema_does_not_declare_are_dropped_and_named():
         "extra": {"anything": 1},
         "free": {"whatever": {"deep": 2}},
     }
-    unmapped: list[str] = []
-    converted = conform_to_schema(record, schema, unmapped)
-    assert converted == {
-        "id": "1",
-        "customer": {"name": "Ana"},
-        "lines": [{"sku": "a"}],
-        "extra": {"anything": 1},
-        "free": {"whatever": {"deep": 2}},
-    }
-    assert unmapped == ["surprise", "customer.vip", "lines.colour"]
+    notes = FieldNotes()
+    converted = conform_to_schema(record, schema, notes)
+    assert converted == record
+    assert notes.undeclared == ["surprise", "customer.vip", "lines.colour"]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +110,9 @@ def test_properties_the_schema_does_not_declare_are_dropped_and_named():
     [("+12.50", "12.50"), (" 7 ", "7"), ("1E+2", "1E+2"), ("-.5", "-0.5"), ("0.000", "0.000")],
 )
 def test_signed_spaced_and_exponent_numeric_strings_keep_their_digits(text, expected):
-    converted = conform_to_schema({"amount": text}, {"properties": {"amount": NUMBER}}, [])
+    converted = conform_to_schema(
+        {"amount": text}, {"properties": {"amount": NUMBER}}, FieldNotes()
+    )
     assert str(converted["amount"]) == expected
 
 
@@ -120,10 +121,10 @@ NUMBER = {"type": ["number", "null"]}
 
 def test_an_empty_amount_is_null_and_text_where_only_a_number_fits_is_refused():
     schema = {"properties": {"amount": NUMBER, "lines": {"items": {"properties": {"p": NUMBER}}}}}
-    assert conform_to_schema({"amount": " "}, schema, []) == {"amount": None}
+    assert conform_to_schema({"amount": " "}, schema, FieldNotes()) == {"amount": None}
     for text in ("n/a", "NaN", "Infinity", "12,50", "0x10"):
         with pytest.raises(UnloadableError, match=r"lines\.p is not a number"):
-            conform_to_schema({"amount": "1", "lines": [{"p": text}]}, schema, [])
+            conform_to_schema({"amount": "1", "lines": [{"p": text}]}, schema, FieldNotes())
 
 
 def test_lone_surrogates_are_replaced_and_whole_characters_kept():
@@ -133,3 +134,11 @@ def test_lone_surrogates_are_replaced_and_whole_characters_kept():
         "name\ufffd": ["ok \U0001f600", "lone \ufffd and \ufffd"],
         "n": 1,
     }
+
+
+def test_a_number_where_the_schema_says_text_is_written_as_text_and_noted():
+    schema = {"properties": {"code": {"type": ["string", "null"]}, "lines": {"items": {}}}}
+    notes = FieldNotes()
+    converted = conform_to_schema({"code": 51, "lines": [{"x": 1}]}, schema, notes)
+    assert converted == {"code": "51", "lines": [{"x": 1}]}
+    assert notes.as_text == ["code"]

@@ -90,7 +90,7 @@ def test_an_invoice_not_emitted_is_read_again_next_run():
     _, plan = run(items, {})
     bookmark = plan.next_bookmark("created")
     _, plan = run(items, bookmark)
-    plan.note_read(items[1]["id"], None)
+    plan.note_read(items[1]["id"], None, {})
     read, _ = run(items, plan.next_bookmark("created"))
     assert items[1]["id"] in read
 

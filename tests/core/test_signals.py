@@ -38,7 +38,7 @@ def test_an_interrupted_run_exits_non_zero_and_claims_nothing(tmp_path, signum, 
     invoices = [m for m in messages if m["type"] == "RECORD" and m["stream"] == "invoices"]
     assert 20 <= len(invoices) < 300
     for state in (m["value"] for m in messages if m["type"] == "STATE"):
-        assert "open_invoices" not in state.get("bookmarks", {}).get("invoices", {})
+        assert "remembered" not in state.get("bookmarks", {}).get("invoices", {})
     errors = [line for line in stderr.splitlines() if "| ERROR" in line]
     assert f"Interrupted by {signal.Signals(signum).name}" in errors[-1]
     assert "Traceback" not in stderr

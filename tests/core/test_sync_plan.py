@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope, read_bookmark
-from tap_invoicing.core.plans.open_invoices import (
-    OpenInvoiceFilter,
-    OpenInvoicePlan,
-    OpenInvoiceRules,
-    PreviousRun,
-    id_digest,
-)
+from tap_invoicing.core.plans.open_invoices import OpenInvoicePlan, OpenInvoiceRules, PreviousRun
 from tap_invoicing.errors import StateError
 
 SCOPE = BookmarkScope("cybersource", "https://api.example", "acct", None, ("invoices",))
@@ -31,7 +25,7 @@ def run(listing: list[str], previous: PreviousRun | None, open_ids=frozenset()) 
         item = {"open": invoice_id in open_ids}
         if plan.needs_detail(invoice_id, item):
             read.add(invoice_id)
-        plan.note_read(invoice_id, item)
+        plan.note_read(invoice_id, item, {"invoice_line_items": 2})
     return read, plan.next_bookmark("submitTimeUtc")
 
 
@@ -77,16 +71,30 @@ def test_an_open_previous_head_is_still_recognised_as_the_previous_list(newest_f
     assert second_read == {*newest, *new}
 
 
-@pytest.mark.parametrize("open_count", [1_000, 16_000, 100_000])
-def test_open_filter_never_forgets_and_stays_under_one_percent_false_positives(open_count):
-    ids = [f"open-{n}" for n in range(open_count)]
-    state = OpenInvoiceFilter.of({id_digest(i) for i in ids}).to_state()
-    restored = OpenInvoiceFilter.from_state(state)
-    assert all(invoice_id in restored for invoice_id in ids)
-    trials = 50_000
-    false_positives = sum(f"closed-{n}" in restored for n in range(trials))
-    assert false_positives / trials <= 0.002, false_positives
-    assert len(state["data"]) <= 2.5 * open_count + 200, "about 2.4 bytes per open invoice"
+def test_open_invoices_are_remembered_with_their_rows_and_the_missing_ones_asked_about():
+    _, bookmark = run(["a", "b", "c", "d"], None, open_ids={"b", "c"})
+    assert bookmark["remembered"] == {
+        "streams": ["invoice_line_items"],
+        "invoices": {"b": [2], "c": [2]},
+        "gone": [],
+    }
+    previous = previous_of(bookmark)
+    rules = OpenInvoiceRules(
+        is_open=lambda item: item["open"], created=lambda item: None, server_time=lambda p: None
+    )
+    plan = OpenInvoicePlan(previous, SCOPE, rules)
+    for invoice_id in ("a", "c", "d"):  # b is no longer listed
+        plan.needs_detail(invoice_id, {"open": False})
+    assert list(plan.unlisted()) == ["b"]
+    assert plan.previous_children("b") == {"invoice_line_items": 2}
+    assert plan.previous_children("a") is None
+    plan.note_gone("b")
+    plan.note_read("c", {"open": False}, {"invoice_line_items": 1})
+    remembered = plan.next_bookmark("submitTimeUtc")["remembered"]
+    assert remembered == {"streams": [], "invoices": {}, "gone": ["b"]}
+    again = OpenInvoicePlan(previous_of({**bookmark, "remembered": remembered}), SCOPE, rules)
+    assert again.needs_detail("b", {"open": False}), "a gone invoice listed again is read"
+    assert list(again.unlisted()) == [], "a gone invoice is not asked about twice"
 
 
 def test_the_state_grows_with_open_invoices_only():
@@ -109,9 +117,9 @@ def test_a_bookmark_for_fewer_streams_is_not_used():
     ("damage", "message"),
     [
         ({"head_invoice_ids": "a,b"}, "head_invoice_ids in the state must be a list"),
-        ({"open_invoices": {"bits": 64, "hashes": 7, "data": ""}}, "not written by this version"),
-        ({"open_invoices": {"bits": 131072, "hashes": 7, "data": "AAAA"}}, "damaged"),
-        ({"open_invoices": {"bits": 1024.0, "hashes": 7, "data": ""}}, "not written by this"),
+        ({"remembered": {"streams": [], "invoices": {}}}, "not written by this version"),
+        ({"remembered": {"streams": ["x"], "invoices": {"a": []}, "gone": []}}, "not written by"),
+        ({"remembered": {"streams": ["x"], "invoices": {"a": ["2"]}, "gone": []}}, "not written"),
         ({"head_invoice_ids": None}, "head_invoice_ids in the state must be a list"),
     ],
 )

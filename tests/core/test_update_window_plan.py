@@ -51,7 +51,7 @@ def test_the_next_run_starts_a_lookback_before_the_previous_end() -> None:
 
 def test_an_invoice_not_emitted_holds_the_bookmark_where_it_was() -> None:
     first = plan({})
-    first.note_read("1", None)
+    first.note_read("1", None, {})
     assert "replication_key_value" not in first.next_bookmark("lastUpdateEndDate")
     previous = plan({}).next_bookmark("lastUpdateEndDate")
     second = UpdateWindowPlan.for_run(
@@ -60,8 +60,8 @@ def test_an_invoice_not_emitted_holds_the_bookmark_where_it_was() -> None:
         lookback=LOOKBACK,
         now=NOW + timedelta(hours=1),
     )
-    second.note_read("2", {"invoiceId": 2})
-    second.note_read("3", None)
+    second.note_read("2", {"invoiceId": 2}, {})
+    second.note_read("3", None, {})
     kept = second.next_bookmark("lastUpdateEndDate")
     assert kept["replication_key_value"] == previous["replication_key_value"]
 

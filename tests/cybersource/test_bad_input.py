@@ -155,11 +155,11 @@ def test_an_unreadable_or_malformed_file_fails_with_one_line(
 
 
 DAMAGED = {
-    "format": 2,
+    "format": 3,
     "made_for": {},
     "head_invoice_ids": [],
     "tail_invoice_ids": [],
-    "open_invoices": {"bits": 1024, "hashes": 10, "data": "AAAA"},
+    "remembered": {"streams": [], "invoices": {}, "gone": []},
 }
 """A bookmark of this version's shape, each case below damaging one part of it."""
 
@@ -169,11 +169,11 @@ DAMAGED = {
     [
         (
             {"replication_key": "submitTimeUtc", "replication_key_value": "2025-01-01T00:00:00Z"},
-            "another version of tap-invoicing (format none; this version reads format 2)",
+            "another version of tap-invoicing (format none; this version reads format 3)",
         ),
         (
-            {**DAMAGED, "open_invoices": {}},
-            "open_invoices in the state was not written by this version",
+            {**DAMAGED, "remembered": {}},
+            "remembered in the state was not written by this version",
         ),
         (
             {**DAMAGED, "head_invoice_ids": "x"},

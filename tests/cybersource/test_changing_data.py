@@ -29,7 +29,7 @@ def test_invoices_paid_or_cancelled_mid_sync_arrive_by_the_next_run(sandbox, con
     assert set(sandbox.invoice_ids()) <= set(first.ids())
 
 
-def test_an_invoice_deleted_between_list_and_detail_is_logged_and_skipped(sandbox, config, caplog):
+def test_an_invoice_deleted_between_list_and_detail_is_written_as_deleted(sandbox, config, caplog):
     victim = sandbox.invoice_ids()[7]
 
     def delete_before_its_detail(incoming) -> None:
@@ -41,7 +41,9 @@ def test_an_invoice_deleted_between_list_and_detail_is_logged_and_skipped(sandbo
         result = run_sync(config)
     assert victim not in result.ids()
     assert set(result.ids()) == set(sandbox.invoice_ids())
-    assert f"Invoice {victim} vanished between list and detail (404)" in caplog.text
+    (tombstone,) = result.tombstones("invoices")
+    assert tombstone["id"] == victim
+    assert f"Invoice {victim} is gone (its detail answers 404): written as deleted" in caplog.text
     assert "invoices: 59 records written; " in caplog.text
     assert "; 0 unchanged and skipped, 1 vanished, 0 not emitted" in caplog.text
 
@@ -51,5 +53,6 @@ def test_an_invoice_missing_from_its_detail_once_is_read_again_next_run(sandbox,
     sandbox.inject(Fault(kind="status", status=404, path_prefix=f"/invoicing/v2/invoices/{victim}"))
     first = run_sync(config)
     assert victim not in first.ids()
+    assert [t["id"] for t in first.tombstones("invoices")] == [victim]
     second = run_sync(config, state=first.state)
-    assert victim in second.ids()
+    assert victim in second.ids(), "listed again, it is read again, and is live again"

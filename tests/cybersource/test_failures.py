@@ -140,7 +140,7 @@ def test_exhausted_retries_exit_non_zero_and_leave_the_previous_bookmark(sandbox
     assert states, "the run wrote its starting state"
     for state in states:
         bookmark = state["bookmarks"]["invoices"]
-        assert bookmark["open_invoices"] == first.state["bookmarks"]["invoices"]["open_invoices"]
+        assert bookmark["remembered"] == first.state["bookmarks"]["invoices"]["remembered"]
         assert (
             bookmark.get("replication_key_value")
             == first.state["bookmarks"]["invoices"]["replication_key_value"]

@@ -124,7 +124,7 @@ def test_an_account_without_invoices_is_an_empty_run_with_a_warning(caplog):
         result = run_sync(sandbox.tap_config())
     assert result.ids() == []
     assert "CyberSource listed no invoices for this account" in warnings_of(caplog)
-    assert "open_invoices" in result.state["bookmarks"]["invoices"]
+    assert "remembered" in result.state["bookmarks"]["invoices"]
 
 
 # 4. A bookmark serves only the run it was made for.

@@ -116,3 +116,32 @@ def test_text_in_an_amount_field_is_that_invoices_problem_and_an_empty_one_is_nu
         f"Invoice {unloadable} not emitted, read again next run: "
         "orderInformation.amountDetails.balanceAmount is not a number"
     ) in caplog.text
+
+
+def with_new_fields(detail: dict) -> dict:
+    """A detail with a top-level field and a nested one that no schema declares."""
+    information = {**detail["customerInformation"], "loyaltyTier": {"points": Decimal("1200.50")}}
+    return {**detail, "riskScore": Decimal("0.0730"), "customerInformation": information}
+
+
+def test_fields_the_api_adds_are_kept_with_their_digits_and_named_once(sandbox, config, caplog):
+    invoice_ids = sandbox.invoice_ids()[:3]
+    for invoice_id in invoice_ids:
+        sandbox.inject(
+            Fault(
+                kind="rewrite", rewrite=with_new_fields, path_prefix=DETAIL + invoice_id, times=None
+            )
+        )
+    with caplog.at_level(logging.WARNING):
+        result = run_sync(config)
+    records = {r["id"]: r for r in result.records("invoices")}
+    for invoice_id in invoice_ids:
+        assert str(records[invoice_id]["extraFields"]["riskScore"]) == "0.0730"
+        tier = records[invoice_id]["customerInformation"]["loyaltyTier"]
+        assert str(tier["points"]) == "1200.50"
+    assert all(records[i]["extraFields"] is None for i in records if i not in invoice_ids)
+    named = [r.message for r in caplog.records if "do not declare" in r.message]
+    assert named == [  # customerInformation's schema takes any property: nothing new there
+        "Fields the schemas do not declare, kept as sent (top-level ones in extraFields): "
+        "invoices: riskScore"
+    ]

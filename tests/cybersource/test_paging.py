@@ -20,7 +20,7 @@ def test_an_empty_account_ends_on_the_404_and_commits_a_bookmark(caplog):
         assert result.ids() == []
         assert [r.status for r in sb.requests] == [404]
         assert "listed no invoices" in caplog.text
-        assert "open_invoices" in result.state["bookmarks"]["invoices"]
+        assert "remembered" in result.state["bookmarks"]["invoices"]
 
 
 def test_a_404_past_the_end_ends_the_list(sandbox, config):

@@ -15,6 +15,7 @@ import requests
 
 from tap_invoicing.providers.cybersource.auth import HttpSignatureAuth
 from tap_invoicing.sandbox import ActionNotAllowedError, Sandbox
+from tap_invoicing.sandbox.cybersource import CyberSourceEmulator
 from tests.conftest import run_sync
 
 LIST = "/invoicing/v2/invoices"
@@ -310,3 +311,29 @@ def lines_of(result: Any, invoice_id: str) -> list[dict]:
         for record in result.records("invoice_line_items")
         if record["invoiceId"] == invoice_id and not record.get("_sdc_deleted_at")
     ]
+
+
+def test_lines_removed_by_an_update_arrive_as_tombstones_on_the_next_run(sandbox, config):
+    api = sandbox.api
+    assert isinstance(api, CyberSourceEmulator)
+    updatable = [
+        i
+        for i in sandbox.invoice_ids()
+        if sandbox.invoice(i)["status"] in {"DRAFT", "CREATED", "SENT"}
+        and len(sandbox.invoice(i)["orderInformation"].get("lineItems") or []) >= 3
+    ]
+    invoice_id = updatable[0]
+    lines = sandbox.invoice(invoice_id)["orderInformation"]["lineItems"]
+    first = run_sync(config)
+    api.update(invoice_id, line_items=lines[:1])
+    second = run_sync(config, state=first.state)
+    gone = second.tombstones("invoice_line_items")
+    assert sorted((t["invoiceId"], t["position"]) for t in gone) == [
+        (invoice_id, position) for position in range(1, len(lines))
+    ]
+    assert all(set(t) == {"invoiceId", "position", "_sdc_deleted_at"} for t in gone)
+    live = second.records("invoice_line_items")
+    assert [r["position"] for r in live if r["invoiceId"] == invoice_id] == [0]
+    remembered = second.state["bookmarks"]["invoices"]["remembered"]
+    counts = dict(zip(remembered["streams"], remembered["invoices"][invoice_id], strict=True))
+    assert counts["invoice_line_items"] == 1

@@ -3,14 +3,18 @@
 A provider picks the plan its API allows: open-invoice tracking where the list has no change
 filter (``open_invoices``), digests of settled invoices' summaries where the summaries show every
 change a settled invoice can have (``settled_buckets``), or the API's own last-update filter
-(``update_window``).
+(``update_window``). The first two also remember the invoices that can still change, with the
+keys of their child rows (``remembered``), for the tombstones of what the API removes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from tap_invoicing.core.plans.remembered import InvoiceChildren
 
 
 class ChangePlan(Protocol):
@@ -39,8 +43,25 @@ class ChangePlan(Protocol):
         """Invoices to read once the whole list has been read (decided by the whole list)."""
         ...
 
-    def note_read(self, invoice_id: str, invoice: Mapping[str, Any] | None) -> None:
-        """What became of a read: the invoice, or None when it was not emitted this run."""
+    def unlisted(self) -> Iterable[str]:
+        """Invoices the previous run remembered that this pass's whole list did not name: each
+        is read (a 404 confirms it is gone), once the whole list has been read."""
+        ...
+
+    def previous_children(self, invoice_id: str) -> InvoiceChildren | None:
+        """The invoice's child rows as the previous run wrote them, if it remembered
+        the invoice (None: it did not)."""
+        ...
+
+    def note_read(
+        self, invoice_id: str, invoice: Mapping[str, Any] | None, children: InvoiceChildren
+    ) -> None:
+        """What became of a read: the invoice and its child rows as written, or None
+        when it was not emitted this run (it is read again next run)."""
+        ...
+
+    def note_gone(self, invoice_id: str) -> None:
+        """The API no longer serves the invoice (404): it and its rows were tombstoned."""
         ...
 
     def next_bookmark(self, replication_key: str) -> dict[str, Any]:

@@ -6,11 +6,12 @@ invoice that is still open. So a run re-reads the details of:
 
 - every invoice that is open now (anything about it may have changed);
 - every invoice that was open at the end of the previous run (it may have closed since): those
-  ids live in a Bloom filter sized for them, so the state grows with the open invoices only,
-  never with the invoices ever seen;
+  are remembered (``remembered.py``), with the keys of their child rows, so the state
+  grows with the open invoices only, never with the invoices ever seen;
 - every invoice that is new since the previous run: listed before the previous run's first
   listed invoices or after its last ones (so either list order works: newest first, as the API
-  appears to list, or oldest first), or created after the previous run's server clock.
+  appears to list, or oldest first), or created after the previous run's server clock;
+- every remembered invoice the whole list no longer names: its detail tells whether it is gone.
 
 A closed invoice that was already closed last time cannot change and costs no request. The new
 state is committed only when the whole list has been read, so an interrupted run repeats work
@@ -19,22 +20,20 @@ but never skips an invoice.
 
 from __future__ import annotations
 
-import hashlib
-import math
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from tap_invoicing.core.bookmark import (
-    BookmarkScope,
-    decode_blob,
-    encode_blob,
-    new_bookmark,
-    read_bookmark,
-)
+from tap_invoicing.core.bookmark import BookmarkScope, new_bookmark, read_bookmark
 from tap_invoicing.core.dates import parse_time
+from tap_invoicing.core.plans import remembered
+from tap_invoicing.core.plans.remembered import (
+    InvoiceChildren,
+    RememberedInvoices,
+    RemembersInvoices,
+)
 from tap_invoicing.errors import StateError
 
 EDGE_SIZE = 10
@@ -42,76 +41,6 @@ EDGE_SIZE = 10
 
 CREATED_MARGIN = timedelta(minutes=5)
 """Slack for ``createdDate``'s whole seconds against the server clock of the previous run."""
-
-
-def id_digest(invoice_id: str) -> bytes:
-    """The 128-bit digest an open-invoice filter places an id by."""
-    return hashlib.blake2b(invoice_id.encode(), digest_size=16).digest()
-
-
-class OpenInvoiceFilter:
-    """A Bloom filter of the invoice ids that were open: never a false negative, so an invoice
-    that was open is always re-read; a false positive costs one extra detail request.
-
-    It is sized for the ids it holds, so false positives stay at ``FALSE_POSITIVE_RATE`` for any
-    number of open invoices, and it costs about 14.4 bits (2.4 bytes of base64 in the state) per
-    open invoice, however many closed invoices the account holds.
-    """
-
-    FALSE_POSITIVE_RATE = 0.001
-    BITS_PER_ID = -math.log(FALSE_POSITIVE_RATE) / math.log(2) ** 2
-    HASHES = 10
-    """The optimal count for ``BITS_PER_ID`` (ln 2 x bits per id)."""
-    MIN_BITS = 1024
-    MAX_BITS = 1 << 32
-
-    def __init__(self, bits: int, hashes: int, data: bytes | None = None) -> None:
-        self.bits = bits
-        self.hashes = hashes
-        self._data = bytearray(data) if data is not None else bytearray(bits // 8)
-
-    @classmethod
-    def of(cls, digests: Collection[bytes]) -> OpenInvoiceFilter:
-        """A filter sized for these id digests, holding them."""
-        wanted = math.ceil(len(digests) * cls.BITS_PER_ID)
-        bits = max(cls.MIN_BITS, -(-wanted // 64) * 64)
-        remembered = cls(bits, cls.HASHES)
-        for digest in digests:
-            for position in remembered._positions(digest):
-                remembered._data[position >> 3] |= 1 << (position & 7)
-        return remembered
-
-    def _positions(self, digest: bytes) -> list[int]:
-        first = int.from_bytes(digest[:8], "big")
-        step = int.from_bytes(digest[8:], "big") | 1
-        return [(first + i * step) % self.bits for i in range(self.hashes)]
-
-    def __contains__(self, invoice_id: object) -> bool:
-        """Whether the invoice may have been open."""
-        return isinstance(invoice_id, str) and all(
-            self._data[p >> 3] & (1 << (p & 7)) for p in self._positions(id_digest(invoice_id))
-        )
-
-    def to_state(self) -> dict[str, Any]:
-        """The JSON form kept in the stream's bookmark."""
-        return {"bits": self.bits, "hashes": self.hashes, "data": encode_blob(bytes(self._data))}
-
-    @classmethod
-    def from_state(cls, value: object) -> OpenInvoiceFilter:
-        """Rebuild the filter from a bookmark, refusing any shape this version did not write."""
-        bits = value.get("bits") if isinstance(value, Mapping) else None
-        hashes = value.get("hashes") if isinstance(value, Mapping) else None
-        if not (
-            isinstance(value, Mapping)
-            and type(bits) is int
-            and type(hashes) is int
-            and cls.MIN_BITS <= bits <= cls.MAX_BITS
-            and bits % 8 == 0
-            and 1 <= hashes <= 32
-        ):
-            msg = "open_invoices in the state was not written by this version of tap-invoicing"
-            raise StateError(msg)
-        return cls(bits, hashes, decode_blob(value.get("data", ""), "open_invoices", bits // 8))
 
 
 def _id_list(bookmark: Mapping[str, Any], key: str) -> frozenset[str]:
@@ -128,9 +57,9 @@ class PreviousRun:
     server_time: datetime | None
     head_ids: frozenset[str]
     tail_ids: frozenset[str]
-    open_invoices: OpenInvoiceFilter
+    open_invoices: RememberedInvoices
 
-    FIELDS: ClassVar = ("head_invoice_ids", "tail_invoice_ids", "open_invoices")
+    FIELDS: ClassVar = ("head_invoice_ids", "tail_invoice_ids", remembered.FIELD)
 
     @classmethod
     def parse(cls, bookmark: Mapping[str, Any]) -> PreviousRun:
@@ -139,7 +68,7 @@ class PreviousRun:
             server_time=parse_time(bookmark.get("replication_key_value")),
             head_ids=_id_list(bookmark, "head_invoice_ids"),
             tail_ids=_id_list(bookmark, "tail_invoice_ids"),
-            open_invoices=OpenInvoiceFilter.from_state(bookmark["open_invoices"]),
+            open_invoices=RememberedInvoices.parse(bookmark[remembered.FIELD]),
         )
 
 
@@ -155,7 +84,7 @@ class OpenInvoiceRules:
     """The API's clock in a list page, when it says."""
 
 
-class OpenInvoicePlan:
+class OpenInvoicePlan(RemembersInvoices):
     """The change plan of an API without an updated-since filter (see the module docstring).
 
     Invoices are offered in list order, each once.
@@ -175,7 +104,7 @@ class OpenInvoicePlan:
         self._server_time: str | None = None
         self._head_ids: list[str] = []
         self._tail_ids: deque[str] = deque(maxlen=EDGE_SIZE)
-        self._open_now: set[bytes] = set()
+        self._remembered = previous.open_invoices if previous else RememberedInvoices()
         self.skipped_unchanged = 0
         """Listed invoices whose detail was not requested: closed, and closed already before."""
 
@@ -206,6 +135,7 @@ class OpenInvoicePlan:
         are mostly open, so the previous head is usually open too.
         """
         self._tail_ids.append(invoice_id)
+        self._remembered.listed(invoice_id)
         previous = self.previous
         if previous is None:
             return True
@@ -233,11 +163,19 @@ class OpenInvoicePlan:
         """Nothing waits for the end of the list."""
         return ()
 
-    def note_read(self, invoice_id: str, invoice: Mapping[str, Any] | None) -> None:
-        """Remember invoices still open at the end of this run, and those not read this run
-        (read again next run)."""
-        if invoice is None or self._rules.is_open(invoice):
-            self._open_now.add(id_digest(invoice_id))
+    def note_read(
+        self, invoice_id: str, invoice: Mapping[str, Any] | None, children: InvoiceChildren
+    ) -> None:
+        """Remember invoices still open at the end of this run, with their rows, and those not
+        read this run (read again next run)."""
+        if invoice is None:
+            self._remembered.carry(invoice_id)
+        elif self._rules.is_open(invoice):
+            self._remembered.keep(invoice_id, children)
+
+    def note_gone(self, invoice_id: str) -> None:
+        """The invoice is gone from the API (404): remembered one more run, without rows."""
+        self._remembered.gone(invoice_id)
 
     def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The bookmark to commit once the whole list has been read."""
@@ -251,7 +189,7 @@ class OpenInvoicePlan:
             replication_key,
             head_invoice_ids=self._head_ids,
             tail_invoice_ids=list(self._tail_ids),
-            open_invoices=OpenInvoiceFilter.of(self._open_now).to_state(),
+            **{remembered.FIELD: self._remembered.to_state()},
         )
         if server_time:
             bookmark["replication_key_value"] = server_time

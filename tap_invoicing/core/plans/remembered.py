@@ -116,3 +116,18 @@ class RememberedInvoices:
             },
             "gone": sorted(self._gone_now),
         }
+
+
+class RemembersInvoices:
+    """What a plan that remembers invoices answers the engine from them."""
+
+    _remembered: RememberedInvoices
+
+    def unlisted(self) -> Iterator[str]:
+        """Invoices remembered last time that this pass's whole list no longer names (a deleted
+        draft, an invoice gone): each is read, and a 404 confirms it is gone."""
+        return self._remembered.unlisted()
+
+    def previous_children(self, invoice_id: str) -> InvoiceChildren | None:
+        """The invoice's rows as the previous run wrote them, if it remembered the invoice."""
+        return self._remembered.previous_children(invoice_id)

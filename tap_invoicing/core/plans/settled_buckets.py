@@ -25,6 +25,12 @@ from tap_invoicing.core.bookmark import (
     new_bookmark,
     read_bookmark,
 )
+from tap_invoicing.core.plans import remembered
+from tap_invoicing.core.plans.remembered import (
+    InvoiceChildren,
+    RememberedInvoices,
+    RemembersInvoices,
+)
 from tap_invoicing.errors import StateError
 
 BUCKETS = 1024
@@ -85,7 +91,7 @@ class SummaryRules:
     """What of the summary changes whenever a settled invoice changes (status, amounts)."""
 
 
-class SettledBucketsPlan:
+class SettledBucketsPlan(RemembersInvoices):
     """The change plan of an API whose list summaries show every change to settled invoices."""
 
     reads_whole_list = True
@@ -96,8 +102,12 @@ class SettledBucketsPlan:
         scope: BookmarkScope,
         rules: SummaryRules,
         started: datetime,
+        remembered: RememberedInvoices | None = None,
     ) -> None:
         self._previous = previous
+        self._remembered = remembered or RememberedInvoices()
+        """The invoices that could still change at the end of the previous run (open ones,
+        deletable drafts), with their rows."""
         self._scope = scope
         self._rules = rules
         self._started = started
@@ -119,10 +129,16 @@ class SettledBucketsPlan:
         previous = read_bookmark(
             stream_state,
             scope,
-            ("settled_buckets",),
-            lambda bookmark: BucketDigests.from_state(bookmark["settled_buckets"]),
+            ("settled_buckets", remembered.FIELD),
+            lambda bookmark: (
+                BucketDigests.from_state(bookmark["settled_buckets"]),
+                RememberedInvoices.parse(bookmark[remembered.FIELD]),
+            ),
         )
-        return cls(previous, scope, rules, started)
+        if previous is None:
+            return cls(None, scope, rules, started)
+        digests, open_invoices = previous
+        return cls(digests, scope, rules, started, open_invoices)
 
     @property
     def skipped_unchanged(self) -> int:
@@ -137,6 +153,7 @@ class SettledBucketsPlan:
     def needs_detail(self, invoice_id: str, item: Mapping[str, Any]) -> bool:
         """Open invoices at once; settled ones are folded into their bucket and decided once the
         whole list is read (or read at once on a first run)."""
+        self._remembered.listed(invoice_id)
         if self._rules.changes_unseen(item):
             return True
         self._digests.add(invoice_id, self._rules.fingerprint(item))
@@ -152,10 +169,22 @@ class SettledBucketsPlan:
                 self._deferred += len(ids)
                 yield from ids
 
-    def note_read(self, invoice_id: str, invoice: Mapping[str, Any] | None) -> None:
-        """An invoice not emitted spoils its bucket, so the next run reads it again."""
+    def note_read(
+        self, invoice_id: str, invoice: Mapping[str, Any] | None, children: InvoiceChildren
+    ) -> None:
+        """Remember the invoices that can still change, with their rows; one not emitted
+        spoils its bucket and is remembered as before, so the next run reads it again."""
         if invoice is None:
             self._digests.spoil(invoice_id)
+            self._remembered.carry(invoice_id)
+        elif self._rules.changes_unseen(invoice):
+            self._remembered.keep(invoice_id, children)
+
+    def note_gone(self, invoice_id: str) -> None:
+        """The invoice is gone from the API (404): its bucket is spoiled, so that should it come
+        back it is read, and it is remembered one more run, without rows."""
+        self._digests.spoil(invoice_id)
+        self._remembered.gone(invoice_id)
 
     def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The digests of this run, its start, and what the bookmark was made for."""
@@ -164,4 +193,5 @@ class SettledBucketsPlan:
             replication_key,
             replication_key_value=self._started.isoformat(),
             settled_buckets=self._digests.to_state(),
+            **{remembered.FIELD: self._remembered.to_state()},
         )

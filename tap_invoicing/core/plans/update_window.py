@@ -16,6 +16,7 @@ from typing import Any
 
 from tap_invoicing.core.bookmark import BookmarkScope, new_bookmark, read_bookmark
 from tap_invoicing.core.dates import parse_time
+from tap_invoicing.core.plans.remembered import InvoiceChildren
 from tap_invoicing.errors import StateError, TapInvoicingError
 
 ZERO = timedelta(0)
@@ -114,11 +115,25 @@ class UpdateWindowPlan:
         """Nothing waits for the end of the list."""
         return ()
 
-    def note_read(self, invoice_id: str, invoice: Mapping[str, Any] | None) -> None:
+    def unlisted(self) -> tuple[str, ...]:
+        """A window lists only what changed: nothing is missing from it."""
+        return ()
+
+    def previous_children(self, invoice_id: str) -> InvoiceChildren | None:
+        """Nothing is remembered: every change lists the invoice again, whole."""
+        return None
+
+    def note_read(
+        self, invoice_id: str, invoice: Mapping[str, Any] | None, children: InvoiceChildren
+    ) -> None:
         """An invoice not emitted would be in no later window unless it changed again: the
         bookmark then keeps the previous end, so the next run lists this window again."""
         if invoice is None:
             self.held_back = True
+
+    def note_gone(self, invoice_id: str) -> None:
+        """An invoice found gone is looked for once more: its window is listed again."""
+        self.held_back = True
 
     def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The window end (or the previous one, when held back), and what it was made for."""

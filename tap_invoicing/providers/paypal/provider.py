@@ -79,6 +79,5 @@ PROVIDER = Provider(
     default_page_size=100,
     start_date_meaning="not applied",
     pages_capped=True,
-    extra_fields="extraFields",
     correlation_id_field="debug_id",
 )

@@ -97,5 +97,4 @@ PROVIDER = Provider(
     pages_capped=True,
     default_max_requests_per_second=DOCUMENTED_RATE,
     pacing_margin=0.1,
-    extra_fields="extraFields",
 )
