@@ -82,31 +82,32 @@ def no_waiting(self: object) -> Iterator[float]:
 
 def run_until_killed(
     tmp_path: Path, config: dict, state: dict | None, records_before_kill: int
-) -> dict:
-    """Run the real CLI, SIGKILL it after some invoice records, return the last STATE it wrote."""
+) -> SyncResult:
+    """Run the real CLI, SIGKILL it after some invoice records: what it wrote until then (its
+    ``state``: the last STATE it wrote, else the one it was given)."""
     config_path, state_path = tmp_path / "config.json", tmp_path / "state.json"
     config_path.write_text(json.dumps(config))
     command = [TAP, "--config", str(config_path)]
     if state is not None:
         state_path.write_text(json.dumps(state))
         command += ["--state", str(state_path)]
-    last_state, invoices_seen = state, 0
+    messages: list[dict] = [{"type": "STATE", "value": state or {}}]
+    invoices_seen = 0
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as tap:
         assert tap.stdout is not None
         for line in tap.stdout:
             message = json.loads(line, parse_float=Decimal)
-            if message["type"] == "STATE":
-                last_state = message["value"]
-            elif message["type"] == "RECORD" and message["stream"] == "invoices":
+            messages.append(message)
+            if message["type"] == "RECORD" and message["stream"] == "invoices":
                 invoices_seen += 1
                 if invoices_seen == records_before_kill:
                     tap.send_signal(signal.SIGKILL)
                     break
         tap.wait(timeout=60)
     assert tap.returncode == -signal.SIGKILL, "the tap was killed mid-sync"
-    return last_state or {}
+    return SyncResult(messages)
 
 
 SINGER_CHECK_TAP = Path(__file__).resolve().parents[1] / ".venv-singer-tools/bin/singer-check-tap"

@@ -10,12 +10,17 @@ bookmark to commit. ``InvoiceRun``'s methods, read top to bottom, are one invoic
    child stream's records in the order the provider declares them), with tombstones for the rows
    the previous run wrote that the invoice no longer holds; an invoice gone from the API (404)
    is written as a tombstone, with its remembered rows;
-6. ``_finish`` reports the pass and returns the bookmark, committed only after a whole pass.
+6. ``_finish`` reports the pass and returns the bookmark of the whole pass.
+
+On the way, the writer gets checkpoints (at least every ``CHECKPOINT_EVERY`` invoices written and
+every ``CHECKPOINT_SECONDS``, and when the run stops early) from plans that can resume: each
+claims only what was written (see ``Watermark``).
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import time
+from collections import Counter, defaultdict, deque
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
@@ -49,8 +54,15 @@ if TYPE_CHECKING:
 REFUSALS_BEFORE_GIVING_UP = 10
 """Details refused as forbidden, with none served, before the run counts as refused outright."""
 
-Listed = tuple[str, Mapping[str, Any]]
-"""A listed invoice to read: its id and its list item."""
+Listed = tuple[int, str, Mapping[str, Any]]
+"""A listed invoice to read: its place in the pass (see ``Watermark``), its id, its list item."""
+
+CHECKPOINT_EVERY = 1000
+"""Invoices written between checkpoints, at most."""
+CHECKPOINT_SECONDS = 5.0
+"""Seconds between checkpoints, at most, while invoices are being written."""
+HANDLED_EDGE = 10
+"""How many of the last handled invoices a checkpoint names, to find its place in the list."""
 
 ChildRows = list[tuple[str, list[dict[str, Any]]]]
 """One invoice's child records (tombstones included), stream by stream."""
@@ -64,6 +76,45 @@ class InvoiceWriter(Protocol):
     ) -> None:
         """Write one invoice, then its child records, stream by stream."""
         ...
+
+    def checkpoint(self, bookmark: dict[str, Any]) -> None:
+        """Put a bookmark of the pass so far in the state, and write the state."""
+        ...
+
+
+class Watermark:
+    """Which listed invoices a pass has handled (written, or decided on without a read), in
+    list order: every invoice before the mark, and some after it, written out of order by the
+    fetch workers. A checkpoint names the last ones before the mark and the ones written past
+    it: never an invoice not yet written."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self.mark = 0
+        """How many invoices, from the start of the pass, are all handled."""
+        self._handled_past: dict[int, str] = {}
+        self.written_past: dict[int, str] = {}
+        """Invoices written past the mark, by place."""
+        self.last_handled: deque[str] = deque(maxlen=HANDLED_EDGE)
+
+    def place(self) -> int:
+        """The place of the next listed invoice."""
+        self._next += 1
+        return self._next - 1
+
+    def handled(self, place: int, invoice_id: str, *, written: bool) -> None:
+        """The invoice at ``place`` is handled (``written``: its records are out)."""
+        if place != self.mark:
+            self._handled_past[place] = invoice_id
+            if written:
+                self.written_past[place] = invoice_id
+            return
+        self.last_handled.append(invoice_id)
+        self.mark += 1
+        while self.mark in self._handled_past:
+            self.last_handled.append(self._handled_past.pop(self.mark))
+            self.written_past.pop(self.mark, None)
+            self.mark += 1
 
 
 @dataclass(frozen=True)
@@ -146,6 +197,9 @@ class InvoiceRun:
         self._undeclared: defaultdict[str, set[str]] = defaultdict(set)
         self._as_text: defaultdict[str, set[str]] = defaultdict(set)
         self._child_counts = Counter({spec.name: 0 for spec in children})
+        self._watermark = Watermark()
+        self._written_since_checkpoint = 0
+        self._checkpointed_at = time.monotonic()
 
     def run(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> dict[str, Any] | None:
         """Read and write the pass; return the bookmark to commit, or None when the run stopped
@@ -161,10 +215,50 @@ class InvoiceRun:
         )
         # Closed here when the run stops early: that stops the workers at once.
         with closing(self.client), closing(listed), closing(invoices), self._progress:
-            for (invoice_id, _), outcome in invoices:
-                if not self._emit(invoice_id, outcome):
-                    return None
+            try:
+                for (place, invoice_id, _), outcome in invoices:
+                    written = self._emit(invoice_id, outcome)
+                    self._watermark.handled(place, invoice_id, written=written)
+                    if self._record_limit is not None and self._tally.emitted >= self._record_limit:
+                        return None
+                    self._checkpoint_if_due()
+            except BaseException:
+                self._checkpoint_on_the_way_out()
+                raise
         return self._finish()
+
+    def _checkpoint_if_due(self) -> None:
+        """A checkpoint once enough invoices were written, or enough time went by, since the
+        last one (none in a dry run: it commits nothing)."""
+        due = (
+            self._written_since_checkpoint >= CHECKPOINT_EVERY
+            or time.monotonic() - self._checkpointed_at >= CHECKPOINT_SECONDS
+        )
+        if due and self._record_limit is None:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        watermark = self._watermark
+        bookmark = self._pass.plan.checkpoint(
+            self.provider.replication_key,
+            list(watermark.last_handled),
+            sorted(watermark.written_past.values()),
+            watermark.mark,
+        )
+        self._checkpointed_at = time.monotonic()
+        if bookmark is not None:
+            self._written_since_checkpoint = 0
+            self._writer.checkpoint(bookmark)
+
+    def _checkpoint_on_the_way_out(self) -> None:
+        """A last checkpoint when the run stops early (a signal, a failure): the next run
+        resumes from it. Its own failure (the output closed, say) leaves the one before."""
+        if self._record_limit is not None or not hasattr(self, "_pass"):
+            return
+        try:
+            self._checkpoint()
+        except Exception:
+            self.logger.debug("No checkpoint on the way out", exc_info=True)
 
     def _begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
         """The provider's listing and plan, from the bookmark if it fits this run; else a full
@@ -202,24 +296,27 @@ class InvoiceRun:
     def _to_read(self, listed: Iterable[dict[str, Any]]) -> Generator[Listed, None, None]:
         """The listed invoices the plan says may have changed, then those it decides on only
         once the whole list has been read."""
+        watermark = self._watermark
         for item in listed:
             invoice_id = self.api.item_id(item)
+            place = watermark.place()
             if self._pass.plan.needs_detail(invoice_id, item):
-                yield invoice_id, item
+                yield place, invoice_id, item
             else:
+                watermark.handled(place, invoice_id, written=False)
                 self._progress.advance(self._pass.listing.total, fetched=False)
         for invoice_id in self._pass.plan.deferred():
             self._progress.reconsider()
-            yield invoice_id, {}
+            yield watermark.place(), invoice_id, {}
         for invoice_id in self._pass.plan.unlisted():
-            yield invoice_id, {}
+            yield watermark.place(), invoice_id, {}
 
     def _read(self, listed: Listed) -> dict[str, Any] | DetailProblem | Gone:
         """One invoice conformed to the schema (on a worker thread): the list item when it is
         the whole invoice, else its detail; Gone on 404, a DetailProblem when the API refuses it
         or it cannot be loaded as its schema says. Fields the schema does not declare are kept
         (top-level ones in ``extraFields``) and named once, at the end of the run."""
-        invoice_id, item = listed
+        _, invoice_id, item = listed
         if self.api.is_complete(item):
             invoice: Any = item
         else:
@@ -247,7 +344,7 @@ class InvoiceRun:
     def _emit(self, invoice_id: str, outcome: dict[str, Any] | DetailProblem | Gone) -> bool:
         """Write one read invoice with its children and the tombstones of the rows it no longer
         holds (unless it is older than ``start_date``); write a gone one as deleted; or count
-        why it was not read. False once the record limit is reached."""
+        why it was not read. Whether records were written."""
         self._progress.advance(self._pass.listing.total, fetched=True)
         plan = self._pass.plan
         if isinstance(outcome, Gone):
@@ -256,7 +353,7 @@ class InvoiceRun:
         if isinstance(outcome, DetailProblem):
             self._tally.not_emitted(invoice_id, outcome, self.logger)
             plan.note_read(invoice_id, None, {})
-            return True
+            return False
         self._tally.served += 1
         children = self._child_records(outcome)
         written = dict(children)
@@ -264,12 +361,13 @@ class InvoiceRun:
         before = plan.previous_children(invoice_id)
         plan.note_read(invoice_id, outcome, keys)
         if self._before_start_date(outcome):
-            return True
+            return False
         if before is not None:
             self._add_removed(children, outcome[self.provider.invoice_key], before, keys)
         self._tally.emitted += 1
+        self._written_since_checkpoint += 1
         self._writer.write_invoice(outcome, children)
-        return self._record_limit is None or self._tally.emitted < self._record_limit
+        return True
 
     def _write_gone(self, invoice_id: str, record_id: Any) -> None:
         """An invoice the API no longer serves: its tombstone, then its remembered rows'."""

@@ -13,7 +13,7 @@ instead of silently changing what the tap writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -126,9 +126,16 @@ class RunOutput:
     """What the engine writes (``core.engine.InvoiceWriter``), as the selected streams'
     messages. An invoice and its child records share one ``time_extracted``."""
 
-    def __init__(self, invoices: StreamMessages | None, children: list[StreamMessages]) -> None:
+    def __init__(
+        self,
+        invoices: StreamMessages | None,
+        children: list[StreamMessages],
+        commit: Callable[[dict[str, Any]], None],
+    ) -> None:
         self._invoices = invoices
         self._children = {messages.stream.name: messages for messages in children}
+        self.checkpoint = commit
+        """Put a bookmark in the state and write the state (a checkpoint, or the pass's own)."""
 
     @property
     def streams(self) -> list[StreamMessages]:
@@ -172,6 +179,7 @@ class InvoicesStream(Stream):
         output = RunOutput(
             StreamMessages(self, self.tap) if self.selected else None,
             [StreamMessages(child, self.tap) for child in children],
+            self.commit,
         )
         for messages in output.streams:
             messages.write_schema()
@@ -194,6 +202,11 @@ class InvoicesStream(Stream):
         if bookmark is None:
             msg = f"stopped at the record limit ({self.ABORT_AT_RECORD_COUNT}): nothing committed"
             raise AbortedSyncFailedException(msg)
+        self.commit(bookmark)
+
+    def commit(self, bookmark: dict[str, Any]) -> None:
+        """Make ``bookmark`` the stream's whole state, and write a STATE message."""
+        self.stream_state.clear()
         self.stream_state.update(bookmark)
         self.tap.state_writer.write_state(self.tap_state)
 

@@ -92,5 +92,5 @@ def test_resuming_after_sigkill_loses_nothing(tmp_path, killed_run):
             paypal.api.refund(with_status(paypal, "PAID")[0])
             paypal.api.add(2)
         clean = run_sync(config, state=state)
-        last_state = run_until_killed(tmp_path, config, state, records_before_kill=3)
+        last_state = run_until_killed(tmp_path, config, state, records_before_kill=3).state
         assert comparable(run_sync(config, state=last_state)) == comparable(clean)

@@ -109,7 +109,7 @@ def test_resuming_after_sigkill_loses_nothing(tmp_path, killed_run):
             sb.api.pay(billable[0])
             sb.api.add(2)
         clean = run_sync(config, state=state)
-        last_state = run_until_killed(tmp_path, config, state, records_before_kill=3)
+        last_state = run_until_killed(tmp_path, config, state, records_before_kill=3).state
         resumed = run_sync(config, state=last_state)
         assert set(invoice_ids(clean)) <= set(invoice_ids(resumed))
         assert comparable(clean) == comparable(resumed)

@@ -64,6 +64,15 @@ class ChangePlan(Protocol):
         """The API no longer serves the invoice (404): it and its rows were tombstoned."""
         ...
 
+    def checkpoint(
+        self, replication_key: str, handled: list[str], ahead: list[str], listed: int
+    ) -> dict[str, Any] | None:
+        """A bookmark of the pass so far, from which a later run resumes: ``handled`` are the
+        last invoices of the part of the list handled in full (``listed`` invoices long),
+        ``ahead`` those written past it. None when this plan cannot resume a pass (the pass is
+        then made again whole)."""
+        ...
+
     def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The bookmark to commit once the whole list has been read."""
         ...

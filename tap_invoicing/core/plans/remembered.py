@@ -16,7 +16,7 @@ list, plus each key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 from typing import Any
 
 from tap_invoicing.errors import StateError
@@ -43,6 +43,7 @@ class RememberedInvoices:
         self._now: dict[str, InvoiceChildren] = {}
         self._gone_now: set[str] = set()
         self._listed: set[str] = set()
+        self._dropped: set[str] = set()
 
     @classmethod
     def parse(cls, value: object) -> RememberedInvoices:
@@ -100,6 +101,11 @@ class RememberedInvoices:
         again next run."""
         self._now[invoice_id] = self._previous.get(invoice_id, {})
 
+    def drop(self, invoice_id: str) -> None:
+        """The invoice was read and can no longer change: it is not remembered."""
+        self._now.pop(invoice_id, None)
+        self._dropped.add(invoice_id)
+
     def gone(self, invoice_id: str) -> None:
         """The invoice is gone from the API: remembered one more run, without rows."""
         self._now.pop(invoice_id, None)
@@ -107,15 +113,15 @@ class RememberedInvoices:
 
     def to_state(self) -> dict[str, Any]:
         """The JSON form kept in the bookmark (an invoice carried without rows keeps none)."""
-        streams = sorted({name for children in self._now.values() for name in children})
-        return {
-            "streams": streams,
-            "invoices": {
-                invoice_id: [children.get(name, []) for name in streams]
-                for invoice_id, children in self._now.items()
-            },
-            "gone": sorted(self._gone_now),
-        }
+        return _state(self._now, self._gone_now)
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The JSON form for a checkpoint mid-pass: this run's so far, and the previous run's
+        invoices this pass has not read yet, as the previous run left them."""
+        handled = self._now.keys() | self._dropped | self._gone_now
+        unread = {i: rows for i, rows in self._previous.items() if i not in handled}
+        gone = self._gone_now | (self._previously_gone - handled)
+        return _state({**unread, **self._now}, gone)
 
 
 class RemembersInvoices:
@@ -131,3 +137,16 @@ class RemembersInvoices:
     def previous_children(self, invoice_id: str) -> InvoiceChildren | None:
         """The invoice's rows as the previous run wrote them, if it remembered the invoice."""
         return self._remembered.previous_children(invoice_id)
+
+
+def _state(invoices: Mapping[str, InvoiceChildren], gone: Set[str]) -> dict[str, Any]:
+    """``{"streams": [...], "invoices": {id: [rows per stream]}, "gone": [...]}``."""
+    streams = sorted({name for children in invoices.values() for name in children})
+    return {
+        "streams": streams,
+        "invoices": {
+            invoice_id: [children.get(name, []) for name in streams]
+            for invoice_id, children in invoices.items()
+        },
+        "gone": sorted(gone),
+    }

@@ -186,6 +186,12 @@ class SettledBucketsPlan(RemembersInvoices):
         self._digests.spoil(invoice_id)
         self._remembered.gone(invoice_id)
 
+    def checkpoint(
+        self, replication_key: str, handled: list[str], ahead: list[str], listed: int
+    ) -> None:
+        """Not yet: a stopped pass is made again whole (its deferred reads need the ids of
+        every settled invoice listed, which no bounded state holds)."""
+
     def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The digests of this run, its start, and what the bookmark was made for."""
         return new_bookmark(
