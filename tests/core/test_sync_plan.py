@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tap_invoicing.core.bookmark import BookmarkMismatchError, BookmarkScope, read_bookmark
-from tap_invoicing.core.plans.open_invoices import OpenInvoicePlan, OpenInvoiceRules, PreviousRun
+from tap_invoicing.core.plans.open_invoices import (
+    OpenInvoicePlan,
+    OpenInvoiceRules,
+    PreviousRun,
+    previous_run_of,
+)
 from tap_invoicing.errors import StateError
 
 SCOPE = BookmarkScope("cybersource", "https://api.example", "acct", None, ("invoices",))
@@ -127,3 +132,41 @@ def test_a_damaged_bookmark_is_refused_with_a_clear_message(damage, message):
     _, bookmark = run(["a"], None)
     with pytest.raises(StateError, match=message):
         previous_of({**bookmark, **damage})
+
+
+def test_a_checkpoint_resumes_reading_only_what_may_have_changed_and_the_rest():
+    rules = OpenInvoiceRules(
+        is_open=lambda item: item["open"],
+        created=lambda item: None,
+        server_time=lambda payload: "2026-01-01T00:00:00Z",
+    )
+    listing = [f"inv-{n:03}" for n in range(100, 0, -1)]  # newest first
+    still_open = {"inv-090", "inv-030"}
+    stopped = OpenInvoicePlan(None, SCOPE, rules)
+    stopped.note_page({}, listing[:25], None)
+    for invoice_id in listing[:60]:  # the pass handled the first 60, then stopped
+        item = {"open": invoice_id in still_open}
+        assert stopped.needs_detail(invoice_id, item)
+        stopped.note_read(invoice_id, item, {"invoice_line_items": 1})
+    checkpoint = stopped.checkpoint("submitTimeUtc", listing[50:60], ["inv-030"], 60)
+    assert checkpoint is not None
+
+    previous, resumption = read_bookmark(checkpoint, SCOPE, PreviousRun.FIELDS, previous_run_of)
+    resumed = OpenInvoicePlan(previous, SCOPE, rules, resumption)
+    resumed.note_page({}, ["inv-101", *listing[:24]], None)
+    read = {
+        invoice_id
+        for invoice_id in ["inv-101", *listing]  # one invoice created meanwhile
+        if resumed.needs_detail(invoice_id, {"open": invoice_id in still_open})
+    }
+    assert read == {"inv-101", "inv-090", "inv-030", *listing[60:]}, "new, open, the rest"
+
+
+def test_a_checkpoint_waits_until_the_pass_has_handled_its_first_ids():
+    rules = OpenInvoiceRules(
+        is_open=lambda item: False, created=lambda item: None, server_time=lambda payload: "t"
+    )
+    plan = OpenInvoicePlan(None, SCOPE, rules)
+    plan.note_page({}, ["a", "b", "c"], None)
+    assert plan.checkpoint("submitTimeUtc", ["a"], [], 1) is None
+    assert plan.checkpoint("submitTimeUtc", ["c"], [], 3) is not None

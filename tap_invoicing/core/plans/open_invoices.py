@@ -85,9 +85,8 @@ class PreviousRun:
         }
 
 
-def _previous_and_resumption(
-    bookmark: Mapping[str, Any],
-) -> tuple[PreviousRun, Resumption | None]:
+def previous_run_of(bookmark: Mapping[str, Any]) -> tuple[PreviousRun, Resumption | None]:
+    """What a bookmark says of the run it was made by, and, for a checkpoint, of its pass."""
     previous = PreviousRun.parse(bookmark)
     if "resume" not in bookmark:
         return previous, None
@@ -216,7 +215,7 @@ class OpenInvoicePlan(RemembersInvoices):
         Raises BookmarkMismatchError when the bookmark was made for another run, and StateError
         when it is damaged or of a format this version does not know.
         """
-        read = read_bookmark(stream_state, scope, PreviousRun.FIELDS, _previous_and_resumption)
+        read = read_bookmark(stream_state, scope, PreviousRun.FIELDS, previous_run_of)
         if read is None:
             return cls(None, scope, rules)
         previous, resumption = read
