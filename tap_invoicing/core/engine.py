@@ -253,7 +253,7 @@ class InvoiceRun:
     def _checkpoint_on_the_way_out(self) -> None:
         """A last checkpoint when the run stops early (a signal, a failure): the next run
         resumes from it. Its own failure (the output closed, say) leaves the one before."""
-        if self._record_limit is not None or not hasattr(self, "_pass"):
+        if self._record_limit is not None:
             return
         try:
             self._checkpoint()
