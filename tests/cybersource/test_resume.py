@@ -8,16 +8,22 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from contextlib import redirect_stdout
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tap_invoicing.sandbox import Sandbox
-from tests.conftest import TAP, SyncResult, everything, run_sync
+from tap_invoicing.core import engine
+from tap_invoicing.core.client import ApiClient
+from tap_invoicing.errors import RetriesExhaustedError
+from tap_invoicing.sandbox import Fault, Sandbox
+from tap_invoicing.tap import TapInvoicing
+from tests.conftest import TAP, CapturedStdout, SyncResult, everything, no_waiting, run_sync
 
 INVOICES = 400
 CLOSED = {"PAID", "CANCELED"}
+DETAIL = "/invoicing/v2/invoices/"
 
 
 def stopped_at(tmp_path: Path, config: dict, signum: int, records: int) -> SyncResult:
@@ -108,3 +114,28 @@ def test_checkpoints_come_at_least_every_1000_invoices():
     gaps = [later - earlier for earlier, later in zip([0, *since], [*since, written], strict=True)]
     assert max(gaps) <= 1000 + 64, gaps
     assert "resume" not in result.state["bookmarks"]["invoices"], "a finished pass's bookmark"
+
+
+def test_a_pass_that_fails_leaves_a_checkpoint_the_next_run_resumes_from(monkeypatch):
+    monkeypatch.setattr(engine, "CHECKPOINT_EVERY", 20)
+    monkeypatch.setattr(ApiClient, "retry_waits", no_waiting)
+    with Sandbox(provider="cybersource", invoices=120, seed=43) as sandbox:
+        config = {**sandbox.tap_config(), "page_size": 50, "max_workers": 1}
+        broken = sandbox.invoice_ids()[70]
+        sandbox.inject(Fault(kind="status", status=500, path_prefix=DETAIL + broken, times=8))
+        out = CapturedStdout()
+        with redirect_stdout(out), pytest.raises(RetriesExhaustedError):
+            TapInvoicing(config=config).sync_all()
+        lines = out.getvalue().splitlines()
+        failed = SyncResult([json.loads(line, parse_float=Decimal) for line in lines])
+        bookmark = failed.state["bookmarks"]["invoices"]
+        assert bookmark["resume"]["listed"] == 70, "everything before the failing invoice"
+        written = set(failed.ids())
+        assert set(bookmark["tail_invoice_ids"]) <= written
+
+        sandbox.clear_requests()
+        resumed = run_sync(config, state=failed.state)
+        read_again = set(sandbox.detail_requests())
+        still_open = {i for i in written if sandbox.invoice(i)["status"] not in CLOSED}
+        assert read_again <= (set(sandbox.invoice_ids()) - written) | still_open
+        assert set(resumed.ids()) | written == set(sandbox.invoice_ids())
