@@ -230,6 +230,15 @@ def everything(result: SyncResult) -> dict:
     }
 
 
+def merged(first: dict, then: dict) -> dict:
+    """Per stream, the records of two runs (as ``everything`` gives them) as a target upserting
+    on their keys keeps them: a stopped run's and the run that resumed it."""
+    return {
+        stream: sorted({repr(r): r for r in first[stream] + then[stream]}.values(), key=repr)
+        for stream in first
+    }
+
+
 def invoices_with_status(sandbox: Sandbox, status: str) -> list[str]:
     """The sandbox's invoices in one status, in list order."""
     return [i for i in sandbox.invoice_ids() if sandbox.invoice(i)["status"] == status]

@@ -7,15 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tap_invoicing.sandbox import Sandbox
-from tests.conftest import everything, invoices_with_status, run_sync, run_until_killed
-
-
-def merged(first: dict, then: dict) -> dict:
-    """Per stream, the records of two runs as a target upserting on their keys keeps them."""
-    return {
-        stream: sorted({repr(r): r for r in first[stream] + then[stream]}.values(), key=repr)
-        for stream in first
-    }
+from tests.conftest import everything, invoices_with_status, merged, run_sync, run_until_killed
 
 
 @pytest.mark.parametrize("killed_run", ["first", "incremental"])

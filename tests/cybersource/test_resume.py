@@ -19,7 +19,15 @@ from tap_invoicing.core.client import ApiClient
 from tap_invoicing.errors import RetriesExhaustedError
 from tap_invoicing.sandbox import Fault, Sandbox
 from tap_invoicing.tap import TapInvoicing
-from tests.conftest import TAP, CapturedStdout, SyncResult, everything, no_waiting, run_sync
+from tests.conftest import (
+    TAP,
+    CapturedStdout,
+    SyncResult,
+    everything,
+    merged,
+    no_waiting,
+    run_sync,
+)
 
 INVOICES = 400
 CLOSED = {"PAID", "CANCELED"}
@@ -47,14 +55,6 @@ def stopped_at(tmp_path: Path, config: dict, signum: int, records: int) -> SyncR
         tap.wait(timeout=60)
     assert tap.returncode != 0
     return SyncResult(messages)
-
-
-def merged(first: dict, then: dict) -> dict:
-    """Per stream, the records of two runs as a target upserting on their keys keeps them."""
-    return {
-        stream: sorted({repr(r): r for r in first[stream] + then[stream]}.values(), key=repr)
-        for stream in first
-    }
 
 
 @pytest.mark.slow

@@ -52,3 +52,25 @@ def api_session(sandbox: Sandbox) -> requests.Session:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {granted.json()['access_token']}"
     return session
+
+
+LIST_PATH = "/v2/invoicing/invoices"
+SEARCH_PATH = "/v2/invoicing/search-invoices"
+
+
+def pages(session: requests.Session, sandbox: Sandbox, body: Any = None) -> dict[str, dict]:
+    """Every list item (or, with a body, every search item), by id."""
+    items: dict[str, dict] = {}
+    for page in range(1, 100):
+        params = {"page": page, "page_size": 100}
+        if body is None:
+            response = session.get(sandbox.base_url + LIST_PATH, params=params, timeout=10)
+        else:
+            url = sandbox.base_url + SEARCH_PATH
+            response = session.post(url, params=params, json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        batch = response.json()["items"]
+        items |= {item["id"]: item for item in batch}
+        if len(batch) < 100:
+            return items
+    raise AssertionError("the list never ended")

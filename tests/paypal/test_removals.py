@@ -16,10 +16,8 @@ import requests
 from tap_invoicing.sandbox import ActionNotAllowedError, Fault, Sandbox
 from tap_invoicing.sandbox.paypal.data import STATUSES
 from tap_invoicing.sandbox.paypal.lifecycle import DELETABLE_STATUSES, REPLACEABLE_STATUSES
-from tests.paypal.conftest import api_session, with_status
+from tests.paypal.conftest import LIST_PATH, api_session, pages, with_status
 
-INVOICES = "/v2/invoicing/invoices"
-SEARCH = "/v2/invoicing/search-invoices"
 EVERY_FIELD = ["items", "payments", "refunds", "additional_recipients_info", "attachments"]
 VIA = ["http", "python"]
 """Each removal is played both ways: PayPal's endpoint, and the sandbox's own method."""
@@ -38,24 +36,7 @@ def client(sb: Sandbox) -> Iterator[requests.Session]:
 
 
 def url(sb: Sandbox, *parts: str) -> str:
-    return "/".join((sb.base_url + INVOICES, *parts))
-
-
-def pages(client: requests.Session, sb: Sandbox, body: Any = None) -> dict[str, dict]:
-    """Every list item (or, with a body, every search item), by id."""
-    items: dict[str, dict] = {}
-    for page in range(1, 100):
-        params = {"page": page, "page_size": 100}
-        if body is None:
-            response = client.get(sb.base_url + INVOICES, params=params, timeout=10)
-        else:
-            response = client.post(sb.base_url + SEARCH, params=params, json=body, timeout=10)
-        assert response.status_code == 200, response.text
-        batch = response.json()["items"]
-        items |= {item["id"]: item for item in batch}
-        if len(batch) < 100:
-            return items
-    raise AssertionError("the list never ended")
+    return "/".join((sb.base_url + LIST_PATH, *parts))
 
 
 def detail(client: requests.Session, sb: Sandbox, invoice_id: str) -> requests.Response:
@@ -583,7 +564,7 @@ def test_removals_need_a_token_and_meet_the_faults_like_any_request(sb, client):
         assert response.status_code == 401
         assert response.json()["name"] == "AUTHENTICATION_FAILURE"
     assert client.get(url(sb, marked, "payments", payment_id), timeout=10).status_code == 405
-    sb.inject(Fault(kind="status", status=503, method="DELETE", path_prefix=INVOICES))
+    sb.inject(Fault(kind="status", status=503, method="DELETE", path_prefix=LIST_PATH))
     error_of(client.delete(url(sb, draft), timeout=10), 503, "SERVICE_UNAVAILABLE")
     assert draft in sb.invoice_ids()
     sb.clear_requests()

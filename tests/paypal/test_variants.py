@@ -14,10 +14,8 @@ from tap_invoicing.providers.paypal.api import fingerprint
 from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.sandbox.cli import main as sandbox_cli
 from tests.conftest import run_sync
-from tests.paypal.conftest import api_session, with_status
+from tests.paypal.conftest import LIST_PATH, api_session, pages, with_status
 
-LIST = "/v2/invoicing/invoices"
-SEARCH = "/v2/invoicing/search-invoices"
 OPEN = ("DRAFT", "SENT", "SCHEDULED", "UNPAID", "PARTIALLY_PAID", "PAYMENT_PENDING")
 COLLECTIONS = {
     "items": lambda item: item.get("items"),
@@ -28,23 +26,6 @@ COLLECTIONS = {
 }
 """Each ``fields`` value and where its collection sits in an invoice."""
 STREAMS = ("invoices", "invoice_line_items", "invoice_payments", "invoice_refunds")
-
-
-def pages(session: requests.Session, sandbox: Sandbox, body: Any = None) -> dict[str, dict]:
-    """Every list item (or, with a body, every search item), by id."""
-    items: dict[str, dict] = {}
-    for page in range(1, 100):
-        params = {"page": page, "page_size": 100}
-        if body is None:
-            response = session.get(sandbox.base_url + LIST, params=params, timeout=10)
-        else:
-            response = session.post(sandbox.base_url + SEARCH, params=params, json=body, timeout=10)
-        assert response.status_code == 200, response.text
-        batch = response.json()["items"]
-        items |= {item["id"]: item for item in batch}
-        if len(batch) < 100:
-            return items
-    raise AssertionError("the list never ended")
 
 
 # --- the sandbox's modes --------------------------------------------------------------------
@@ -129,7 +110,7 @@ def test_recorded_transactions_can_be_served_without_their_ids():
         api_session(sandbox) as session,
     ):
         marked = with_status(sandbox, "MARKED_AS_REFUNDED")[0]
-        served = session.get(f"{sandbox.base_url}{LIST}/{marked}", timeout=10).json()
+        served = session.get(f"{sandbox.base_url}{LIST_PATH}/{marked}", timeout=10).json()
         assert served == sandbox.invoice(marked)
         (payment,) = served["payments"]["transactions"]
         (refund,) = served["refunds"]["transactions"]
@@ -142,7 +123,7 @@ def test_recorded_transactions_can_be_served_without_their_ids():
         assert paypal["payment_id"]
         (refund_id,) = sandbox.api.external_refunds(marked)
         response = session.delete(
-            f"{sandbox.base_url}{LIST}/{marked}/refunds/{refund_id}", timeout=10
+            f"{sandbox.base_url}{LIST_PATH}/{marked}/refunds/{refund_id}", timeout=10
         )
         assert response.status_code == 204
         assert sandbox.invoice(marked)["status"] == "MARKED_AS_PAID"
