@@ -78,11 +78,23 @@ def config_schema(providers: Sequence[Provider]) -> dict[str, Any]:
             th.DateTimeType,
             title="Start Date",
             description=(
-                "ISO 8601 date or date-time, e.g. 2024-01-01. "
+                "ISO 8601 date or date-time, e.g. 2024-01-01 (UTC unless it says otherwise): only "
+                "the invoices dated from then on are emitted, by one date per provider: "
                 + "; ".join(
                     f"{provider.name}: {provider.start_date_meaning}" for provider in providers
                 )
-                + ". Unset: the whole account."
+                + ". An invoice without that date is emitted. Unset: the whole account."
+            ),
+        ),
+        th.Property(
+            "end_date",
+            th.DateTimeType,
+            title="End Date",
+            description=(
+                "ISO 8601 date or date-time after start_date, exclusive: only the invoices dated "
+                "before it (by start_date's date) are emitted, e.g. 2026-04-01 with start_date "
+                "2026-01-01 for the first quarter of 2026. A state made with an end_date gives a "
+                "run with a later or no end_date a full pass. Unset: no end."
             ),
         ),
         th.Property(
@@ -222,10 +234,17 @@ def _check_base_url(value: str) -> list[str]:
     return []
 
 
-def _check_start_date(value: object) -> list[str]:
-    if parse_time(value) is None:
-        return ["start_date: is not an ISO 8601 date or date-time"]
-    return []
+def _check_dates(config: Mapping[str, Any]) -> list[str]:
+    """Each date readable, and the range not empty."""
+    errors = [
+        f"{name}: is not an ISO 8601 date or date-time"
+        for name in ("start_date", "end_date")
+        if config.get(name) is not None and parse_time(config[name]) is None
+    ]
+    start, end = parse_time(config.get("start_date")), parse_time(config.get("end_date"))
+    if start is not None and end is not None and end <= start:
+        errors.append("end_date: must be after start_date (it is exclusive)")
+    return errors
 
 
 def _check_workers(config: Mapping[str, Any]) -> list[str]:
@@ -255,8 +274,7 @@ def check_settings(config: Mapping[str, Any], providers: Mapping[str, Provider])
         )
     if config.get("base_url"):
         errors += _check_base_url(str(config["base_url"]))
-    if config.get("start_date") is not None:
-        errors += _check_start_date(config["start_date"])
+    errors += _check_dates(config)
     page_size = config.get("page_size")
     if page_size is not None and not 1 <= int(page_size) <= provider.max_page_size:
         errors.append(f"page_size: must be between 1 and {provider.max_page_size}")

@@ -1,7 +1,7 @@
 """What every bookmark carries, whatever the plan that wrote it: its format, and what it was made
-for (provider, API root, account, start date, streams). A bookmark serves only a run like the
-one it was made for; any other run makes a full pass instead, so nothing is skipped that the
-other run never saw."""
+for (provider, API root, account, date range, streams). A bookmark serves only a run like the
+one it was made for, or one that selects less; any other run makes a full pass instead, so
+nothing is skipped that the other run never saw."""
 
 from __future__ import annotations
 
@@ -27,14 +27,16 @@ EARLIER_FORMATS = {
 
 
 class BookmarkMismatchError(Exception):
-    """The bookmark was made for another run (account, host, start date, streams): a full pass
+    """The bookmark was made for another run (account, host, date range, streams): a full pass
     reads everything instead, so nothing the other run never saw is skipped."""
 
 
 @dataclass(frozen=True)
 class BookmarkScope:
     """What a bookmark is made for: it serves a later run only if that run reads the same API
-    root and account, from no later a start date, for no more streams."""
+    root and account, within its date range (from no earlier a start date, to no later an end
+    date), for no more streams. A run with an ``end_date`` reads less than one without: its
+    bookmark never serves a run with a later or no end date, which would skip the rest."""
 
     provider: str
     api_root: str
@@ -42,6 +44,8 @@ class BookmarkScope:
     """A digest of the settings that identify the account: the state holds no credential."""
     start_date: datetime | None
     streams: tuple[str, ...]
+    end_date: datetime | None = None
+    """Exclusive; None: no end (a bookmark of an earlier version, which had none, is one)."""
     account_settings: str = "the account settings"
     """The names of the settings the account digest is made of, for a mismatch's message."""
 
@@ -58,6 +62,7 @@ class BookmarkScope:
             "api_root": self.api_root,
             "account": self.account,
             "start_date": self.start_date.isoformat() if self.start_date else None,
+            "end_date": self.end_date.isoformat() if self.end_date else None,
             "streams": list(self.streams),
         }
 
@@ -70,6 +75,11 @@ class BookmarkScope:
             self.start_date is None or self.start_date < made_from
         )
         since = self.start_date.isoformat() if self.start_date else "no start_date"
+        made_until = parse_time(made_for.get("end_date"))
+        ends_later = made_until is not None and (
+            self.end_date is None or self.end_date > made_until
+        )
+        until = self.end_date.isoformat() if self.end_date else "no end_date"
         streams = made_for.get("streams")
         unread = sorted(set(self.streams) - set(streams if isinstance(streams, list) else []))
         reasons = {
@@ -89,6 +99,13 @@ class BookmarkScope:
                 f"it was made with start_date {made_from and made_from.isoformat()} and this run "
                 f"reads from {since}: the invoices in between were never read"
             ): starts_earlier,
+            "its end_date is unreadable": (
+                made_for.get("end_date") is not None and made_until is None
+            ),
+            (
+                f"it was made with end_date {made_until and made_until.isoformat()} and this run "
+                f"reads until {until}: the invoices in between were never read"
+            ): ends_later,
             f"streams {', '.join(unread)} were not selected when it was made": bool(unread),
         }
         return next((reason for reason, applies in reasons.items() if applies), None)

@@ -1,7 +1,8 @@
-"""Timestamps as the APIs send them."""
+"""Timestamps as the APIs send them, and the date range a run selects invoices by."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 
@@ -24,3 +25,26 @@ def parse_time(value: object) -> datetime | None:
             return None
         parsed = loose
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The invoices a run selects by their date (``start_date`` and ``end_date``): from
+    ``start`` on, before ``end``. The end is exclusive so that consecutive ranges (a quarter,
+    then the next) share no invoice and leave none out, whatever the precision of the dates."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the run selects anything less than the whole account."""
+        return self.start is not None or self.end is not None
+
+    def __contains__(self, moment: object) -> bool:
+        """Whether a date is in the range (``start <= moment < end``)."""
+        if not isinstance(moment, datetime):
+            return False
+        return (self.start is None or self.start <= moment) and (
+            self.end is None or moment < self.end
+        )

@@ -3,9 +3,10 @@ bookmark to commit. ``InvoiceRun``'s methods, read top to bottom, are one invoic
 
 1. ``run`` starts the pass: the provider's listing and change plan, from the bookmark;
 2. ``_listed`` reads the list page by page (``ApiClient.list_page``) as the listing chooses;
-3. ``_to_read`` keeps the listed invoices the plan says may have changed;
-4. ``_read`` (on a fetch worker) reads one invoice's detail (``ApiClient.detail``) and conforms it
-   to its schema;
+3. ``_to_read`` keeps the listed invoices the plan says may have changed, and dated within
+   ``start_date`` and ``end_date`` where the list item says its date;
+4. ``_read`` (on a fetch worker) reads one invoice's detail (``ApiClient.detail``), checks its
+   date against the range, and conforms it to its schema;
 5. ``_emit`` hands the invoice and its child records to the writer (the invoice first, then each
    child stream's records in the order the provider declares them), with tombstones for the rows
    the previous run wrote that the invoice no longer holds; an invoice gone from the API (404)
@@ -126,6 +127,12 @@ class Gone:
 
 
 @dataclass(frozen=True)
+class OutOfRange:
+    """A read invoice dated outside ``start_date`` and ``end_date``: not emitted, and not
+    remembered by the plan (a run with a wider range makes a full pass anyway)."""
+
+
+@dataclass(frozen=True)
 class DetailProblem:
     """Why one listed invoice was not emitted this run: it is read again on the next run."""
 
@@ -139,7 +146,7 @@ class DetailTally:
     def __init__(self, provider: Provider) -> None:
         self._provider = provider
         self.served = self.emitted = self.vanished = self.unread = self.forbidden = 0
-        self.removed_rows = 0
+        self.removed_rows = self.out_of_range = 0
 
     def not_emitted(self, invoice_id: str, problem: DetailProblem, logger: logging.Logger) -> None:
         """Count and log one invoice that is not emitted this run; stop the run if every
@@ -159,12 +166,14 @@ class DetailTally:
             msg = credentials_refused(self._provider, f"{how}, although it served the list")
             raise AuthenticationFailedError(msg, status=HTTPStatus.FORBIDDEN)
 
-    def summary(self, skipped_unchanged: int) -> str:
-        """What became of the listed invoices not emitted, for the final line."""
+    def summary(self, skipped_unchanged: int, *, dated: bool = False) -> str:
+        """What became of the listed invoices not emitted, for the final line (with ``dated``,
+        those left out by ``start_date``/``end_date`` too)."""
+        outside = f", {self.out_of_range} dated outside start_date/end_date" if dated else ""
         return (
             f"{skipped_unchanged} unchanged and skipped, {self.vanished} vanished, "
             f"{self.unread} not emitted (read again next run), {self.removed_rows} child rows "
-            f"removed (vanished invoices and removed rows written as deleted)"
+            f"removed (vanished invoices and removed rows written as deleted){outside}"
         )
 
 
@@ -294,28 +303,34 @@ class InvoiceRun:
             yield from (item for item, is_new in zip(items, fresh, strict=True) if is_new)
 
     def _to_read(self, listed: Iterable[dict[str, Any]]) -> Generator[Listed, None, None]:
-        """The listed invoices the plan says may have changed, then those it decides on only
-        once the whole list has been read."""
+        """The listed invoices the plan says may have changed, but those whose list item dates
+        them outside the range (no detail is read for them); then those the plan decides on
+        only once the whole list has been read."""
         watermark = self._watermark
         for item in listed:
             invoice_id = self.api.item_id(item)
             place = watermark.place()
-            if self._pass.plan.needs_detail(invoice_id, item):
-                yield place, invoice_id, item
-            else:
+            if not self._pass.plan.needs_detail(invoice_id, item):
                 watermark.handled(place, invoice_id, written=False)
                 self._progress.advance(self._pass.listing.total, fetched=False)
+            elif self._out_of_range(item):
+                watermark.handled(place, invoice_id, written=False)
+                self._tally.out_of_range += 1
+                self._progress.advance(self._pass.listing.total, fetched=False)
+            else:
+                yield place, invoice_id, item
         for invoice_id in self._pass.plan.deferred():
             self._progress.reconsider()
             yield watermark.place(), invoice_id, {}
         for invoice_id in self._pass.plan.unlisted():
             yield watermark.place(), invoice_id, {}
 
-    def _read(self, listed: Listed) -> dict[str, Any] | DetailProblem | Gone:
+    def _read(self, listed: Listed) -> dict[str, Any] | DetailProblem | Gone | OutOfRange:
         """One invoice conformed to the schema (on a worker thread): the list item when it is
         the whole invoice, else its detail; Gone on 404, a DetailProblem when the API refuses it
-        or it cannot be loaded as its schema says. Fields the schema does not declare are kept
-        (top-level ones in ``extraFields``) and named once, at the end of the run."""
+        or it cannot be loaded as its schema says, OutOfRange when it is dated outside the run's
+        range. Fields the schema does not declare are kept (top-level ones in ``extraFields``)
+        and named once, at the end of the run."""
         _, invoice_id, item = listed
         if self.api.is_complete(item):
             invoice: Any = item
@@ -329,6 +344,8 @@ class InvoiceRun:
                 return DetailProblem(refusal.answer, forbidden=forbidden)
             if invoice is None:
                 return Gone(item.get(self.provider.invoice_key, invoice_id))
+        if self._out_of_range(item, invoice):
+            return OutOfRange()
         notes = FieldNotes()
         invoice = with_extra_fields(invoice, self._schema, notes)
         try:
@@ -341,12 +358,17 @@ class InvoiceRun:
         record[DELETED_AT] = None
         return record
 
-    def _emit(self, invoice_id: str, outcome: dict[str, Any] | DetailProblem | Gone) -> bool:
+    def _emit(
+        self, invoice_id: str, outcome: dict[str, Any] | DetailProblem | Gone | OutOfRange
+    ) -> bool:
         """Write one read invoice with its children and the tombstones of the rows it no longer
-        holds (unless it is older than ``start_date``); write a gone one as deleted; or count
-        why it was not read. Whether records were written."""
+        holds; write a gone one as deleted; or count why it was not written (dated outside the
+        range, or not read). Whether records were written."""
         self._progress.advance(self._pass.listing.total, fetched=True)
         plan = self._pass.plan
+        if isinstance(outcome, OutOfRange):
+            self._tally.out_of_range += 1
+            return False
         if isinstance(outcome, Gone):
             self._write_gone(invoice_id, outcome.record_id)
             return True
@@ -360,8 +382,6 @@ class InvoiceRun:
         keys = {spec.name: child_keys(spec, written[spec.name]) for spec, _ in self._children}
         before = plan.previous_children(invoice_id)
         plan.note_read(invoice_id, outcome, keys)
-        if self._before_start_date(outcome):
-            return False
         if before is not None:
             self._add_removed(children, outcome[self.provider.invoice_key], before, keys)
         self._tally.emitted += 1
@@ -410,14 +430,16 @@ class InvoiceRun:
         """The pass's last lines, and the bookmark it earned."""
         self._tally.check_not_all_refused()
         listing, plan = self._pass.listing, self._pass.plan
-        outcome = f"{self._tally.summary(plan.skipped_unchanged)}; {self.client.gate.report()}"
+        dated = self.settings.dates.bounded
+        summary = self._tally.summary(plan.skipped_unchanged, dated=dated)
+        outcome = f"{summary}; {self.client.gate.report()}"
         self._progress.finish(
             listing.total,
             written=self._tally.emitted,
             outcome=outcome,
             children=self._child_counts,
         )
-        if not self._progress.done and plan.reads_whole_list:
+        if not self._progress.done and plan.reads_whole_list and not dated:
             self.logger.warning("%s listed no invoices for this account", self.provider.label)
         if any(self._undeclared.values()):
             self.logger.warning(
@@ -450,13 +472,18 @@ class InvoiceRun:
         self._undeclared[stream].update(notes.undeclared)
         self._as_text[stream].update(notes.as_text)
 
-    def _before_start_date(self, invoice: Mapping[str, Any]) -> bool:
-        """Whether the invoice's latest activity is older than ``start_date``."""
-        start = self.settings.start_date
-        if start is None:
+    def _out_of_range(self, *sources: Mapping[str, Any]) -> bool:
+        """Whether the invoice is dated outside ``start_date`` and ``end_date``: the first of
+        ``sources`` (its list item, then the invoice read) that gives its date decides, so a
+        listed date is never contradicted by the detail's; an invoice with no date is kept."""
+        dates = self.settings.dates
+        if not dates.bounded:
             return False
-        activity = self.api.last_activity(invoice)
-        return activity is not None and activity < start
+        for source in sources:
+            date = self.api.invoice_date(source)
+            if date is not None:
+                return date not in dates
+        return False
 
 
 def _by_stream(paths: Mapping[str, set[str]]) -> str:

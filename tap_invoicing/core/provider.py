@@ -146,9 +146,11 @@ class InvoiceApi(abc.ABC):
         """Whether a list item already is the whole invoice, so no detail is requested."""
         return False
 
-    def last_activity(self, invoice: Mapping[str, Any]) -> datetime | None:
-        """The latest thing that happened to an invoice, for ``start_date`` (None: the API
-        filters by start date itself, or cannot tell)."""
+    def invoice_date(self, invoice: Mapping[str, Any]) -> datetime | None:
+        """The date ``start_date`` and ``end_date`` select invoices by (``start_date_meaning``
+        says which), read from a list item (to skip the detail of an invoice outside the range)
+        or from the invoice itself; None when this one does not say (the detail decides, and
+        an invoice with no date at all is emitted). None by default: every invoice is kept."""
         return None
 
     def finish_record(self, invoice: dict[str, Any]) -> dict[str, Any]:
@@ -180,8 +182,9 @@ class Provider:
     max_page_size: int
     default_page_size: int
     start_date_meaning: str
-    """What ``start_date`` does for this provider, a clause of the setting's description: "not
-    applied", "invoices whose latest activity is earlier are not emitted"."""
+    """Which date of an invoice ``start_date`` and ``end_date`` select by (``invoice_date``),
+    and where the range is applied: a clause of ``start_date``'s description, e.g. "its
+    creation (createdDate), compared by the tap"."""
     default_max_requests_per_second: float | None = None
     """The request rate the API documents as its limit, if it documents one."""
     pacing_margin: float = 0.0

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tap_invoicing.core.bookmark import BookmarkScope
 from tap_invoicing.core.concurrency import AdaptiveLimit, ConcurrencyLimit, FixedLimit
-from tap_invoicing.core.dates import parse_time
+from tap_invoicing.core.dates import DateRange, parse_time
 
 if TYPE_CHECKING:
     from tap_invoicing.core.provider import Provider
@@ -52,6 +52,8 @@ class RunSettings:
     api_root: str
     page_size: int
     start_date: datetime | None
+    end_date: datetime | None
+    """Exclusive: the invoices dated before it (see ``dates``)."""
     max_list_pages: int
     request_timeout: float
     fixed_workers: int | None
@@ -72,6 +74,7 @@ class RunSettings:
             api_root=api_root(config, provider),
             page_size=int(config.get("page_size") or provider.default_page_size),
             start_date=parse_time(config.get("start_date")),
+            end_date=parse_time(config.get("end_date")),
             max_list_pages=int(config.get("max_list_pages") or DEFAULT_MAX_LIST_PAGES),
             request_timeout=float(config.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT),
             fixed_workers=fixed_workers(config.get("max_workers", AUTO)),
@@ -86,6 +89,11 @@ class RunSettings:
             options=dict(config),
         )
 
+    @property
+    def dates(self) -> DateRange:
+        """The invoices this run selects by their date (each provider's, ``invoice_date``)."""
+        return DateRange(self.start_date, self.end_date)
+
     def concurrency_limit(self) -> ConcurrencyLimit:
         """A fixed pool for a number, else (``auto``) a limit adapting up to the ceiling."""
         if self.fixed_workers is not None:
@@ -93,12 +101,13 @@ class RunSettings:
         return AdaptiveLimit(ceiling=self.max_workers_ceiling)
 
     def bookmark_scope(self, provider: Provider, streams: list[str]) -> BookmarkScope:
-        """What this run's bookmark is made for: provider, API root, account, start, streams."""
+        """What this run's bookmark is made for: provider, API root, account, dates, streams."""
         return BookmarkScope(
             provider=provider.name,
             api_root=self.api_root,
             account=BookmarkScope.account_digest(list(self.account)),
             start_date=self.start_date,
             streams=tuple(streams),
+            end_date=self.end_date,
             account_settings=", ".join(provider.account_settings),
         )

@@ -28,11 +28,11 @@ def plan(bookmark: dict, run_scope: BookmarkScope | None = None) -> UpdateWindow
     return UpdateWindowPlan.for_run(bookmark, run_scope or scope(), lookback=LOOKBACK, now=NOW)
 
 
-def test_a_first_run_reads_from_the_start_date_to_now_rounded_up_to_a_second() -> None:
+def test_a_first_run_reads_every_update_to_now_rounded_up_to_a_second() -> None:
     assert plan({}).window.start is None
-    since = datetime(2026, 1, 1, tzinfo=UTC)
-    first = plan({}, scope(start=since))
-    assert first.window.start == since
+    # start_date selects by the invoice's own date, not by its last update: no window start.
+    first = plan({}, scope(start=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert first.window.start is None
     assert first.window.end == datetime(2026, 12, 2, 0, 30, 16, tzinfo=UTC)
 
 

@@ -137,15 +137,3 @@ def test_selecting_a_new_stream_triggers_a_full_pass(sandbox, config):
     second = run_sync(config, state=first.state)
     assert sorted(sandbox.detail_requests()) == sorted(sandbox.invoice_ids())
     assert second.records("invoice_line_items")
-
-
-def test_start_date_skips_invoices_whose_latest_activity_is_older(sandbox, config):
-    last_activity = {
-        i: max(e["date"] for e in sandbox.invoice(i)["invoiceHistory"])
-        for i in sandbox.invoice_ids()
-    }
-    cutoff = sorted(last_activity.values())[len(last_activity) // 2]
-    result = run_sync({**config, "start_date": cutoff})
-    expected = {i for i, date in last_activity.items() if date >= cutoff}
-    assert set(result.ids()) == expected
-    assert {r["invoiceId"] for r in result.records("invoice_history")} == expected

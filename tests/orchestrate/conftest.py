@@ -25,6 +25,18 @@ PROJECT_FILES = ("meltano.yml", "pyproject.toml", "README.md", "tap_invoicing", 
 COMMAND_TIMEOUT = 900
 READY_TIMEOUT = 120
 STOP_TIMEOUT = 30
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", flags=re.DOTALL)
+
+
+def split_command(line: str) -> tuple[dict[str, str], list[str]]:
+    """A command line as a shell reads it: the ``NAME=value`` words in front set variables
+    for that one command; the rest is the command."""
+    words = shlex.split(line)
+    variables = {}
+    while words and ASSIGNMENT.fullmatch(words[0]):
+        name, _, value = words.pop(0).partition("=")
+        variables[name] = value
+    return variables, words
 
 
 def readme_section(title: str) -> str:
@@ -106,14 +118,15 @@ class Terminal:
         self._jobs: list[tuple[subprocess.Popen, Path]] = []
 
     def type(self, command: str) -> subprocess.CompletedProcess:
-        """Run one command line; a background one returns once it is ready."""
-        words = shlex.split(command)
+        """Run one command line (``NAME=value`` words in front set variables for it alone);
+        a background one returns once it is ready."""
+        variables, words = split_command(command)
         if words[-1] == "&":
             return self._start(words[:-1])
         result = subprocess.run(
             words,
             cwd=self.cwd,
-            env=self.environment,
+            env={**self.environment, **variables},
             capture_output=True,
             text=True,
             timeout=COMMAND_TIMEOUT,
@@ -229,7 +242,7 @@ def follow(terminal: Terminal, commands: list[str], output: Path) -> Followed:
         before = read_records(output)
         result = terminal.type(command)
         followed.printed[command] = result.stdout
-        if shlex.split(command)[:2] == ["meltano", "run"]:
+        if split_command(command)[1][:2] == ["meltano", "run"]:
             followed.runs.append(new_records(before, read_records(output)))
     return followed
 

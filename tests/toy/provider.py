@@ -62,7 +62,7 @@ class ToyApi(InvoiceApi):
         """``/v1/bills/{id}``."""
         return f"{LIST_PATH}/{quote(invoice_id, safe='')}"
 
-    def last_activity(self, invoice: Mapping[str, Any]) -> datetime | None:
+    def invoice_date(self, invoice: Mapping[str, Any]) -> datetime | None:
         """``updated``."""
         return parse_time(invoice.get("updated"))
 
@@ -111,6 +111,6 @@ TOY = Provider(
     children=(ChildSpec("invoice_lines", items_at=("lines",), primary_keys=("lineId",)),),
     max_page_size=50,
     default_page_size=50,
-    start_date_meaning="bills last updated earlier are not emitted",
+    start_date_meaning="its last update (updated), compared by the tap",
     schemas_dir=Path(__file__).parent / "schemas",
 )

@@ -24,8 +24,8 @@ def test_the_settings_have_the_toys_own_and_its_start_date_clause(registered: No
     assert "toy" in properties["provider"]["enum"]
     assert properties["toy_api_key"]["writeOnly"] is True
     description = properties["start_date"]["description"]
-    assert "; toy: bills last updated earlier are not emitted. Unset" in description
-    assert description.startswith("ISO 8601 date or date-time, e.g. 2024-01-01. cybersource: ")
+    assert "; toy: its last update (updated), compared by the tap. An invoice" in description
+    assert "by one date per provider: cybersource: " in description
 
 
 def test_a_run_extracts_the_bills_their_lines_and_a_state_then_only_what_may_change(

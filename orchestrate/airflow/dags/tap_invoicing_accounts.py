@@ -12,8 +12,8 @@ The accounts are listed in the Airflow Variable `tap_invoicing` (JSON; `variable
 - `connection` is an Airflow Connection whose extra holds the account's tap settings by name,
   what a `--config` file holds (`provider`, `base_url` or `environment`, the credentials, ...).
   They reach Meltano as its environment variables (`TAP_INVOICING_PROVIDER`, ...), never as
-  arguments; every value but the provider, environment, base_url and start_date is masked in the
-  task logs.
+  arguments; every value but the provider, environment, base_url, start_date and end_date is
+  masked in the task logs.
 - `loader_settings` (optional) are the loader's settings for this account, e.g. where its records
   go (`TARGET_JSONL_DESTINATION_PATH`); `loader` defaults to `target-jsonl`. They are not masked:
   the loader's own credentials belong in the workers' environment.
@@ -51,7 +51,7 @@ DEFAULT_LOADER = "target-jsonl"
 ACCOUNT_KEYS = frozenset({"name", "connection", "loader_settings"})
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 SETTING_NAME = re.compile(r"[a-z][a-z0-9_]*")
-PLAIN_SETTINGS = frozenset({"provider", "environment", "base_url", "start_date"})
+PLAIN_SETTINGS = frozenset({"provider", "environment", "base_url", "start_date", "end_date"})
 """Settings shown as they are in the logs; every other string from a connection is masked."""
 
 RETRY_DELAY = timedelta(minutes=6)

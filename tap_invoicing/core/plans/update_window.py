@@ -82,7 +82,9 @@ class UpdateWindowPlan:
         now = now or datetime.now(UTC)
         end = now.replace(microsecond=0) + (timedelta(seconds=1) if now.microsecond else ZERO)
         previous_end = read_bookmark(stream_state, scope, (), _window_end)
-        start = previous_end - lookback if previous_end is not None else scope.start_date
+        # A first run lists every update: start_date selects by another date than the last
+        # update (the provider's invoice_date), which the engine compares.
+        start = previous_end - lookback if previous_end is not None else None
         return cls(Window(start, end), scope, lookback=lookback, previous_end=previous_end)
 
     @property

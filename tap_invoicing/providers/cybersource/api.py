@@ -40,6 +40,14 @@ def summary_created(summary: Mapping[str, Any]) -> datetime | None:
     return parse_time(summary.get("createdDate"))
 
 
+def created_by_history(detail: Mapping[str, Any]) -> datetime | None:
+    """The date of a detail's oldest ``invoiceHistory`` event (whatever order the list is in)."""
+    history = detail.get("invoiceHistory")
+    events = history if isinstance(history, list) else []
+    dates = [parse_time(event.get("date")) for event in events if isinstance(event, Mapping)]
+    return min((date for date in dates if date), default=None)
+
+
 def server_time(payload: Any) -> str | None:
     """``submitTimeUtc`` is the server's clock at the response."""
     value = payload.get("submitTimeUtc")
@@ -110,10 +118,11 @@ class CyberSourceApi(InvoiceApi):
         """``/invoicing/v2/invoices/{id}``."""
         return f"{LIST_PATH}/{quote(invoice_id, safe='')}"
 
-    def last_activity(self, invoice: Mapping[str, Any]) -> datetime | None:
-        """The newest ``invoiceHistory`` date: the detail has no other per-invoice time."""
-        dates = [parse_time(event.get("date")) for event in invoice.get("invoiceHistory") or []]
-        return max((date for date in dates if date), default=None)
+    def invoice_date(self, invoice: Mapping[str, Any]) -> datetime | None:
+        """When the invoice was created: the list item's ``createdDate`` ("Date and time (UTC)
+        the invoice was created", absent from some items), else, in the detail (which has no
+        ``createdDate``), its oldest ``invoiceHistory`` event: the DRAFT or CREATE that made it."""
+        return summary_created(invoice) or created_by_history(invoice)
 
     def is_end_of_list(self, payload: Any) -> bool:
         """See ``is_end_of_list_answer``."""

@@ -96,6 +96,7 @@ PROVIDER = Provider(
     max_page_size=1000,
     default_page_size=1000,
     start_date_meaning=(
-        "invoices whose latest activity (newest history event) is earlier are not emitted"
+        "its creation (the list's createdDate, else its oldest history event), compared by the "
+        "tap (the list has no date filter)"
     ),
 )

@@ -2,12 +2,16 @@
 
 The list (``GET /v2/invoicing/invoices``) serves summaries, up to its page cap; past it, the
 account is read through ``POST /v2/invoicing/search-invoices`` in ``creation_date_range`` windows
-split until each fits. There is no change filter, but a settled invoice (paid, refunded,
-cancelled) changes only in ways its summary shows (status, paid, due and refunded amounts), so
-the settled-buckets plan reads open invoices every run and settled ones only when their bucket
-of summaries changed. A search returns the invoice's collections (its payments' and refunds'
-totals among them) only when its ``fields`` asks for them, so the tap asks for every one: a
-summary found by the search then means what the same summary from the list means.
+split until each fits. With ``start_date`` or ``end_date``, the search is read from the first
+page, its creation window being the run's date range: PayPal leaves out what was created outside
+it.
+
+There is no change filter, but a settled invoice (paid, refunded, cancelled) changes only in ways
+its summary shows (status, paid, due and refunded amounts), so the settled-buckets plan reads open
+invoices every run and settled ones only when their bucket of summaries changed. A search returns
+the invoice's collections (its payments' and refunds' totals among them) only when its ``fields``
+asks for them, so the tap asks for every one: a summary found by the search then means what the same
+summary from the list means.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from tap_invoicing.core.dates import parse_time
 from tap_invoicing.core.listing import WindowedListing, iso_seconds
 from tap_invoicing.core.plans.settled_buckets import SettledBucketsPlan, SummaryRules
 from tap_invoicing.core.provider import InvoiceApi, ListRequest, Pass
@@ -39,6 +44,7 @@ status PayPal adds) can change in ways a summary does not show: such invoices ar
 EARLIEST_CREATION = datetime(2000, 1, 1, tzinfo=UTC)
 """Where creation windows are split from: older than PayPal's Invoicing v2."""
 WINDOW_START, WINDOW_END = "creation_start", "creation_end"
+SECOND = timedelta(seconds=1)
 SEARCH_FIELDS = ("items", "payments", "refunds", "additional_recipients_info", "attachments")
 """What a search is asked to return in full ([S1] ``search_data.fields``): ``payments`` and
 ``refunds`` hold the totals ``fingerprint`` reads; ``items`` make a whole invoice complete
@@ -113,21 +119,41 @@ class PayPalApi(InvoiceApi):
     list_path = LIST_PATH
 
     def begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
-        """The whole list (then creation windows past the cap), and the settled-buckets plan."""
+        """The whole list (then creation windows past the cap), or with a date range its
+        creation window through the search; and the settled-buckets plan."""
         started = datetime.now(UTC).replace(microsecond=0)
         plan = SettledBucketsPlan.for_run(stream_state, scope, RULES, started)
+        start, end = self._creation_window(started)
         listing = WindowedListing(
             self.settings.page_size,
-            start=None,
-            end=started,
+            start=start,
+            end=end,
             start_param=WINDOW_START,
             end_param=WINDOW_END,
             max_pages=self.settings.max_list_pages,
             floor=EARLIEST_CREATION,
-            windowless_first=True,
+            windowless_first=not self.settings.dates.bounded,
             size_param="page_size",
         )
         return Pass(listing, plan)
+
+    def _creation_window(self, started: datetime) -> tuple[datetime | None, datetime]:
+        """The search's ``creation_date_range`` for the run's dates, sent to the second: a
+        second wider than the range at its start and the end rounded up, since PayPal does not
+        say whether its ends are inclusive (the engine keeps exactly the range). The end is the
+        run's start at the latest, rounded up too: an invoice created in the second the run
+        started is listed now (or, created after the search read its page, by the next run)."""
+        dates = self.settings.dates
+        start = dates.start.replace(microsecond=0) - SECOND if dates.start else None
+        end = started + SECOND
+        if dates.end is not None:
+            rounded_up = dates.end.replace(microsecond=0)
+            if rounded_up < dates.end:
+                rounded_up += SECOND
+            end = min(end, rounded_up)
+        if start is not None and end <= start:
+            end = start + SECOND  # a range in the future: nothing was created in it yet
+        return start, end
 
     def list_request(self, query: Mapping[str, Any]) -> ListRequest:
         """A page of the list, or of a creation window through the search."""
@@ -179,6 +205,11 @@ class PayPalApi(InvoiceApi):
     def detail_path(self, invoice_id: str) -> str:
         """``/v2/invoicing/invoices/{id}``."""
         return f"{LIST_PATH}/{quote(invoice_id, safe='')}"
+
+    def invoice_date(self, invoice: Mapping[str, Any]) -> datetime | None:
+        """When the invoice was created, ``detail.metadata.create_time``, in summaries and
+        details alike: the date the search's ``creation_date_range`` filters on."""
+        return parse_time(_at(invoice, "detail", "metadata", "create_time"))
 
     def finish_record(self, invoice: dict[str, Any]) -> dict[str, Any]:
         """``last_update_time`` at the top, the replication key: the invoice's own

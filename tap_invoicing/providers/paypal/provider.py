@@ -77,7 +77,10 @@ PROVIDER = Provider(
     ),
     max_page_size=100,
     default_page_size=100,
-    start_date_meaning="not applied",
+    start_date_meaning=(
+        "its creation (detail.metadata.create_time), filtered by PayPal's search "
+        "(creation_date_range)"
+    ),
     pages_capped=True,
     correlation_id_field="debug_id",
 )

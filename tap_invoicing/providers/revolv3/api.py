@@ -1,12 +1,13 @@
 """Revolv3 invoices as the engine reads them: the list filtered by the API's last-update window,
 paged by number and split into smaller windows past the API's page cap, asking for every attempt;
 a detail request for list items not known to be the whole invoice; normalised companions of the
-non-ISO dates."""
+non-ISO dates. ``start_date`` and ``end_date`` select by ``billingDate``, compared by the tap on
+the list items (see ``invoice_date``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -103,6 +104,16 @@ class Revolv3Api(InvoiceApi):
     def detail_path(self, invoice_id: str) -> str:
         """``/api/Invoices/{invoiceId}``."""
         return f"{DETAIL_PATH}/{quote(invoice_id, safe='')}"
+
+    def invoice_date(self, invoice: Mapping[str, Any]) -> datetime | None:
+        """``billingDate``, the day Revolv3 billed the invoice (its last billing attempt, so a
+        retry on a later day moves it there), as that day's start in UTC, the zone the list's
+        billing filter compares in. The API has no creation date. The list's own billing filter
+        (``billingStartDate``/``billingEndDate``) is not used: ``billingDate`` can be null, and
+        what the filter does with such an invoice is undocumented; list items carry the date,
+        so the range costs list pages, never a detail."""
+        day = billing_date_iso(invoice.get("billingDate"))
+        return datetime.combine(date.fromisoformat(day), time(), UTC) if day else None
 
     def finish_record(self, invoice: dict[str, Any]) -> dict[str, Any]:
         """ISO companions of the dates that are not ISO."""

@@ -92,7 +92,7 @@ PROVIDER = Provider(
     max_page_size=100,
     default_page_size=100,
     start_date_meaning=(
-        "the first run lists the invoices last updated from then on (the API filters)"
+        "its billingDate (that day at 00:00 UTC; no creation date exists), compared by the tap"
     ),
     pages_capped=True,
     default_max_requests_per_second=DOCUMENTED_RATE,
