@@ -2,7 +2,7 @@
 #   make demo   start the bundled sandbox, extract it with tap-invoicing into target-jsonl (output/);
 #               PROVIDER=revolv3 or PROVIDER=paypal for those sandboxes
 #   make test   lint and run every test (what CI runs: .ci/run); installs what they need, PostgreSQL,
-#               target-postgres, Meltano and Airflow included
+#               target-postgres, Meltano, Airflow and libfaketime included
 # And while working on the tap:
 #   make test-fast  the engine and the sandboxes without PostgreSQL, Meltano or Airflow, in four
 #               processes (under two minutes): pytest -m "not warehouse and not orchestrate and not
@@ -18,7 +18,7 @@ TARGET_VENV := .venv-target
 SINGER_TOOLS_VENV := .venv-singer-tools
 TARGET_POSTGRES_VENV := .venv-target-postgres
 
-.PHONY: demo test test-fast lint lock bench clean postgres-server
+.PHONY: demo test test-fast lint lock bench clean postgres-server faketime
 
 # uv, pinned, in a virtualenv of its own: it installs the versions uv.lock pins.
 UV_VERSION := 0.13.9
@@ -89,6 +89,10 @@ $(AIRFLOW_VENV)/.installed: $(AIRFLOW_CONSTRAINTS)
 postgres-server:
 	bash scripts/postgres.sh install
 
+# tests/orchestrate/test_resume.py runs target-postgres on a clock 60 times faster (libfaketime).
+faketime:
+	bash scripts/faketime.sh install
+
 demo: $(VENV)/.installed $(TARGET_VENV)/.installed
 	VENV=$(VENV) TARGET_VENV=$(TARGET_VENV) PROVIDER=$(PROVIDER) bash scripts/demo.sh
 
@@ -98,7 +102,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 test: lint $(TARGET_VENV)/.installed $(SINGER_TOOLS_VENV)/.installed $(TARGET_POSTGRES_VENV)/.installed \
-	$(MELTANO_VENV)/.installed postgres-server $(AIRFLOW_VENV)/.installed
+	$(MELTANO_VENV)/.installed postgres-server faketime $(AIRFLOW_VENV)/.installed
 	$(VENV)/bin/python -m pytest
 
 # Four processes for two cores: most of a test's time is spent waiting (the sandbox's latency,

@@ -53,14 +53,15 @@ def command_blocks(section: str) -> list[list[str]]:
     return [[line for line in block.splitlines() if line.strip()] for block in blocks]
 
 
-def block_running(section: str, extractor: str) -> list[str]:
-    """The one block of the section with ``meltano run <extractor> ...``."""
+def block_running(section: str, extractor: str, loader: str = "target-jsonl") -> list[str]:
+    """The one block of the section with ``meltano run <extractor> <loader>``."""
+    words = ["meltano", "run", extractor, loader]
     found = [
         block
         for block in command_blocks(section)
-        if any(shlex.split(line)[:3] == ["meltano", "run", extractor] for line in block)
+        if any(shlex.split(line)[:4] == words for line in block)
     ]
-    assert len(found) == 1, f"the README shows one block running {extractor}: {len(found)}"
+    assert len(found) == 1, f"the README shows one block running {extractor} {loader}: {len(found)}"
     return found[0]
 
 

@@ -58,7 +58,9 @@ def definition_from(source: Path, tmp_path: Path) -> tuple[str, Path]:
 def loader_definition(tmp_path: Path) -> Path:
     """This repository's target-jsonl, for the new project (which would have its own loader)."""
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
-    [loader] = project["plugins"]["loaders"]
+    [loader] = [
+        plugin for plugin in project["plugins"]["loaders"] if plugin["name"] == "target-jsonl"
+    ]
     path = tmp_path / "loader.yml"
     path.write_text(
         yaml.safe_dump({key: value for key, value in loader.items() if key != "config"})
