@@ -310,15 +310,13 @@ class InvoiceRun:
         for item in listed:
             invoice_id = self.api.item_id(item)
             place = watermark.place()
-            if not self._pass.plan.needs_detail(invoice_id, item):
-                watermark.handled(place, invoice_id, written=False)
-                self._progress.advance(self._pass.listing.total, fetched=False)
-            elif self._out_of_range(item):
-                watermark.handled(place, invoice_id, written=False)
-                self._tally.out_of_range += 1
-                self._progress.advance(self._pass.listing.total, fetched=False)
-            else:
+            needed = self._pass.plan.needs_detail(invoice_id, item)
+            if needed and not self._out_of_range(item):
                 yield place, invoice_id, item
+                continue
+            self._tally.out_of_range += needed
+            watermark.handled(place, invoice_id, written=False)
+            self._progress.advance(self._pass.listing.total, fetched=False)
         for invoice_id in self._pass.plan.deferred():
             self._progress.reconsider()
             yield watermark.place(), invoice_id, {}
