@@ -86,7 +86,9 @@ def resume_rows(invoices: int) -> list[str]:
 def checkpoint_row(invoices: int = 100_000) -> str:
     scope = BookmarkScope("cybersource", "https://api.cybersource.com", "a", None, ("invoices",))
     plan = OpenInvoicePlan(None, scope, RULES)
-    plan.note_page({"submitTimeUtc": "2026-12-07T00:00:00Z"}, [str(n) for n in range(10)], None)
+    plan.note_page(
+        {"submitTimeUtc": "2026-12-07T00:00:00Z"}, [str(n) for n in range(10)], None, None
+    )
     for n in range(invoices):
         invoice_id, status = str(100_000 + n), "SENT" if n % 5 == 0 else "PAID"
         plan.needs_detail(invoice_id, {"status": status})

@@ -298,7 +298,7 @@ class InvoiceRun:
                 continue
             items = self.api.page_items(answer.payload)
             ids = [self.api.item_id(item) for item in items]
-            plan.note_page(answer.payload, ids, answer.served_at)
+            plan.note_page(answer.payload, ids, answer.served_at, listing.window)
             fresh = listing.accept(ids, self.api.page_total(answer.payload))
             yield from (item for item, is_new in zip(items, fresh, strict=True) if is_new)
 

@@ -16,6 +16,8 @@ from tap_invoicing.errors import TapInvoicingError
 
 Query = dict[str, Any]
 """The query parameters of one list page."""
+Window = tuple[datetime | None, datetime]
+"""A time window of a list: its start (None: from the beginning) and end, both inclusive."""
 
 
 class Listing(Protocol):
@@ -25,6 +27,12 @@ class Listing(Protocol):
     """How many invoices the list holds, when the API says (for progress lines only)."""
     pages_read: int
     finished: bool
+
+    @property
+    def window(self) -> Window | None:
+        """The time window the next page is read in (windows are read oldest first; None: a
+        list not read in windows)."""
+        ...
 
     def query(self) -> Query:
         """The query parameters of the next page to read."""
@@ -104,6 +112,11 @@ class OffsetListing:
         self.pages_read = 0
         self._last_page_was_fruitless = False
         self._seen = _SeenIds()
+
+    @property
+    def window(self) -> None:
+        """Not read in windows."""
+        return None
 
     def query(self) -> Query:
         """``offset`` and ``limit`` (named as the API names them)."""
@@ -187,6 +200,11 @@ class PageNumberListing:
         self.finished = False
         self.capped = False
 
+    @property
+    def window(self) -> None:
+        """Not read in windows."""
+        return None
+
     def query(self) -> Query:
         """``page`` and ``pageSize`` (named as the API names them)."""
         page_param, size_param = self._params
@@ -226,8 +244,9 @@ def iso_seconds(moment: datetime) -> str:
 class WindowedListing:
     """An invoice list filtered by a time window (``start`` to ``end``, both inclusive), read by
     page number. A window that needs more pages than the API serves is split into two halves
-    read one after the other, down to one second; invoices in both halves' shared second are
-    passed on once. The order within a window is never relied on. With ``windowless_first``
+    read one after the other, the older first, down to one second; invoices in both halves'
+    shared second are passed on once. The order within a window is never relied on. With
+    ``split_at`` the window is read as two from the start, split there. With ``windowless_first``
     the list is first read with no window at all, and split into windows only if it hits the
     page cap (for an API whose plain list and windowed search are different requests).
     """
@@ -246,6 +265,7 @@ class WindowedListing:
         floor: datetime,
         format_time: Callable[[datetime], str] = iso_seconds,
         windowless_first: bool = False,
+        split_at: datetime | None = None,
         page_param: str = "page",
         size_param: str = "pageSize",
     ) -> None:
@@ -258,7 +278,9 @@ class WindowedListing:
         self._floor = floor
         self._format = format_time
         self._seen = _SeenIds()
-        self._windows: list[tuple[datetime | None, datetime]] = [(start, end)]
+        self._windows: list[Window] = [(start, end)]
+        if split_at is not None and (start is None or start < split_at) and split_at < end:
+            self._windows = [(split_at, end), (start, split_at)]
         self._pages = self._pages_of_next_window()
         self.pages_read = 0
         self.splits = 0
@@ -276,8 +298,8 @@ class WindowedListing:
         )
 
     @property
-    def window(self) -> tuple[datetime | None, datetime]:
-        """The window being read."""
+    def window(self) -> Window:
+        """The window being read (the whole list's, while it is read with no window)."""
         return self._windows[-1]
 
     def query(self) -> Query:
@@ -323,9 +345,7 @@ class WindowedListing:
         self.finished = not self._windows
         self._pages = self._pages_of_next_window()
 
-    def _halves(
-        self, start: datetime | None, end: datetime
-    ) -> list[tuple[datetime | None, datetime]]:
+    def _halves(self, start: datetime | None, end: datetime) -> list[Window]:
         lower = start or self._floor
         if end - lower <= self.min_window:
             msg = (

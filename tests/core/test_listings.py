@@ -154,3 +154,43 @@ def test_a_windowless_first_pass_is_split_into_windows_only_past_the_cap() -> No
     )
     fits.accept(["1"], None)
     assert fits.finished
+
+
+def test_windows_are_read_oldest_first_so_a_pass_can_resume_from_a_window_start() -> None:
+    listing = windowed()
+    assert listing.window == (START, END)
+    listing.accept(ids(1, 2), None)
+    listing.accept(ids(3, 2), None)  # capped: the older half is read first
+    middle = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    assert listing.window == (START, middle)
+    listing.accept(["1"], None)
+    assert listing.window == (middle, END)
+
+
+def test_a_window_split_where_a_stopped_pass_started_is_read_as_two() -> None:
+    middle = datetime(2026, 1, 1, 6, tzinfo=UTC)
+    listing = WindowedListing(
+        2,
+        start=START,
+        end=END,
+        start_param="lastUpdateStartDate",
+        end_param="lastUpdateEndDate",
+        max_pages=2,
+        floor=datetime(2000, 1, 1, tzinfo=UTC),
+        split_at=middle,
+    )
+    assert window_of(listing.query()) == ("2026-01-01T00:00:00Z", "2026-01-01T06:00:00Z")
+    listing.accept(["1"], None)
+    assert window_of(listing.query()) == ("2026-01-01T06:00:00Z", "2026-01-02T00:00:00Z")
+    assert not listing.finished
+    outside = WindowedListing(
+        2,
+        start=START,
+        end=END,
+        start_param="lastUpdateStartDate",
+        end_param="lastUpdateEndDate",
+        max_pages=2,
+        floor=datetime(2000, 1, 1, tzinfo=UTC),
+        split_at=END,
+    )
+    assert outside.window == (START, END)

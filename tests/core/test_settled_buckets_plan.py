@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +28,7 @@ OPEN = {"DRAFT", "SENT", "UNPAID"}
 RULES = SummaryRules(
     changes_unseen=lambda item: item["status"] in OPEN,
     fingerprint=lambda item: f"{item['status']}|{item.get('refund', '0')}",
+    created=lambda item: item.get("created"),
 )
 STARTED = datetime(2026, 12, 2, tzinfo=UTC)
 
@@ -107,3 +109,92 @@ def test_damaged_digests_are_refused():
         )
     with pytest.raises(StateError, match="not written by this version"):
         BucketDigests.from_state({"buckets": 7, "data": ""})
+
+
+def created_on(count: int) -> list[dict]:
+    """``listing(count)``, the n-th created on day n % 28 + 1 of November 2026."""
+    return [
+        {**item, "created": datetime(2026, 11, n % 28 + 1, tzinfo=UTC)}
+        for n, item in enumerate(listing(count))
+    ]
+
+
+def in_windows(items: list[dict], days: list[int]) -> list[tuple[tuple, list[dict]]]:
+    """The items in creation windows between the given days of November, oldest first."""
+    ends = [datetime(2026, 11, d, tzinfo=UTC) for d in days]
+    return [
+        ((start, end), [item for item in items if start <= item["created"] < end])
+        for start, end in itertools.pairwise(ends)
+    ]
+
+
+def first_pass(
+    plan: SettledBucketsPlan, windows: list[tuple[tuple, list[dict]]], emit: int | None = None
+) -> list[str]:
+    """List the windows in order, emitting the first ``emit`` invoices read (all with None);
+    the ids read."""
+    read = []
+    for window, items in windows:
+        plan.note_page({}, [item["id"] for item in items], None, window)
+        for item in items:
+            if plan.needs_detail(item["id"], item):
+                read.append(item["id"])
+                if emit is None or len(read) <= emit:
+                    plan.note_read(item["id"], item, {})
+    return read
+
+
+def test_a_stopped_first_pass_resumes_where_its_windows_end_and_ends_as_a_whole_pass_would():
+    items = created_on(600)
+    windows = in_windows(items, [1, 8, 15, 22, 29])
+    clean = SettledBucketsPlan.for_run({}, SCOPE, RULES, STARTED)
+    first_pass(clean, windows)
+
+    stopped = SettledBucketsPlan.for_run({}, SCOPE, RULES, STARTED)
+    handled = len(windows[0][1]) + len(windows[1][1]) + 5
+    emitted = first_pass(stopped, windows[:3], emit=handled + 3)  # stopped in the third window
+    checkpoint = stopped.checkpoint("created", [], emitted[handled : handled + 3], handled)
+    assert checkpoint is not None
+    assert checkpoint["resume"]["from"] == datetime(2026, 11, 15, tzinfo=UTC).isoformat()
+    claimed = set(emitted[:handled] + emitted[handled : handled + 3])
+    assert set(checkpoint["resume"]["ahead"]) <= claimed
+
+    resumed = SettledBucketsPlan.for_run(checkpoint, SCOPE, RULES, STARTED)
+    assert resumed.resumes_from == datetime(2026, 11, 15, tzinfo=UTC)
+    read = first_pass(resumed, windows[2:])
+    read += list(resumed.unlisted())
+    opens = {item["id"] for item in items if item["status"] in OPEN}
+    assert set(read) == {item["id"] for item in items} - claimed | (opens & claimed)
+    listed_again = {item["id"] for _, window_items in windows[2:] for item in window_items}
+    assert resumed.skipped_unchanged == len((claimed & listed_again) - opens)
+    finished = resumed.next_bookmark("created")
+    assert finished["settled_buckets"] == clean.next_bookmark("created")["settled_buckets"]
+    assert "resume" not in finished
+
+
+def test_a_checkpoint_of_a_later_pass_keeps_the_buckets_read_in_full():
+    items = listing()
+    _, plan = run(items, {})
+    bookmark = plan.next_bookmark("created")
+    refunded = {items[n]["id"] for n in (1, 2, 3, 4) if items[n]["status"] == "PAID"}
+    changed = [dict(item, refund="5.00") if item["id"] in refunded else item for item in items]
+
+    stopped = SettledBucketsPlan.for_run(bookmark, SCOPE, RULES, STARTED)
+    listed = [item["id"] for item in changed if stopped.needs_detail(item["id"], item)]
+    deferred = list(stopped.deferred())
+    first_bucket = [i for i in deferred if bucket_of(i) == bucket_of(deferred[0])]
+    for invoice_id in first_bucket:
+        stopped.note_read(invoice_id, {"status": "PAID"}, {})
+    # Everything listed and the first changed bucket's invoices are handled.
+    checkpoint = stopped.checkpoint("created", [], [], len(changed) + len(first_bucket))
+    assert checkpoint is not None
+    assert "resume" not in checkpoint
+
+    read, resumed = run(changed, checkpoint)
+    opens = {item["id"] for item in items if item["status"] in OPEN}
+    assert set(listed) == opens
+    assert read - opens == set(deferred) - set(first_bucket)
+    assert (
+        resumed.next_bookmark("created")["settled_buckets"]
+        == (stopped.next_bookmark("created")["settled_buckets"])
+    )

@@ -24,7 +24,7 @@ def run(listing: list[str], previous: PreviousRun | None, open_ids=frozenset()) 
         server_time=lambda payload: "2026-01-01T00:00:00.000000000Z",
     )
     plan = OpenInvoicePlan(previous, SCOPE, rules)
-    plan.note_page({}, listing[:25], None)
+    plan.note_page({}, listing[:25], None, None)
     read = set()
     for invoice_id in listing:
         item = {"open": invoice_id in open_ids}
@@ -143,7 +143,7 @@ def test_a_checkpoint_resumes_reading_only_what_may_have_changed_and_the_rest():
     listing = [f"inv-{n:03}" for n in range(100, 0, -1)]  # newest first
     still_open = {"inv-090", "inv-030"}
     stopped = OpenInvoicePlan(None, SCOPE, rules)
-    stopped.note_page({}, listing[:25], None)
+    stopped.note_page({}, listing[:25], None, None)
     for invoice_id in listing[:60]:  # the pass handled the first 60, then stopped
         item = {"open": invoice_id in still_open}
         assert stopped.needs_detail(invoice_id, item)
@@ -153,7 +153,7 @@ def test_a_checkpoint_resumes_reading_only_what_may_have_changed_and_the_rest():
 
     previous, resumption = read_bookmark(checkpoint, SCOPE, PreviousRun.FIELDS, previous_run_of)
     resumed = OpenInvoicePlan(previous, SCOPE, rules, resumption)
-    resumed.note_page({}, ["inv-101", *listing[:24]], None)
+    resumed.note_page({}, ["inv-101", *listing[:24]], None, None)
     read = {
         invoice_id
         for invoice_id in ["inv-101", *listing]  # one invoice created meanwhile
@@ -167,6 +167,6 @@ def test_a_checkpoint_waits_until_the_pass_has_handled_its_first_ids():
         is_open=lambda item: False, created=lambda item: None, server_time=lambda payload: "t"
     )
     plan = OpenInvoicePlan(None, SCOPE, rules)
-    plan.note_page({}, ["a", "b", "c"], None)
+    plan.note_page({}, ["a", "b", "c"], None, None)
     assert plan.checkpoint("submitTimeUtc", ["a"], [], 1) is None
     assert plan.checkpoint("submitTimeUtc", ["c"], [], 3) is not None

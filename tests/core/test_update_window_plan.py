@@ -79,10 +79,106 @@ def test_a_bookmark_of_another_account_or_a_damaged_one_is_refused() -> None:
 def test_a_clock_ahead_of_the_apis_by_more_than_the_lookback_fails_the_run() -> None:
     ahead = plan({})
     with pytest.raises(TapInvoicingError, match="clock is 422 s ahead of the API's"):
-        ahead.note_page([], [], NOW - timedelta(minutes=7, seconds=3))
+        ahead.note_page([], [], NOW - timedelta(minutes=7, seconds=3), None)
     behind = plan({})
-    behind.note_page([], [], NOW + timedelta(hours=2))  # windows only overlap more
+    behind.note_page([], [], NOW + timedelta(hours=2), None)  # windows only overlap more
     close = plan({})
-    close.note_page([], [], NOW - timedelta(minutes=4))
-    close.note_page([], [], NOW - timedelta(hours=9))  # checked on the first page only
-    plan({}).note_page([], [], None)
+    close.note_page([], [], NOW - timedelta(minutes=4), None)
+    close.note_page([], [], NOW - timedelta(hours=9), None)  # checked on the first page only
+    plan({}).note_page([], [], None, None)
+
+
+def day(n: int) -> datetime:
+    return datetime(2026, 11, n, tzinfo=UTC)
+
+
+def pass_over(run_plan: UpdateWindowPlan, windows: list[tuple], emit: bool = True) -> list[str]:
+    """List ``windows`` (window, ids) in order; emit each listed invoice it reads; the ids read."""
+    read = []
+    for window, ids in windows:
+        run_plan.note_page([], ids, None, window)
+        for invoice_id in ids:
+            if run_plan.needs_detail(invoice_id, {}):
+                read.append(invoice_id)
+                if emit:
+                    run_plan.note_read(invoice_id, {"invoiceId": invoice_id}, {})
+    return read
+
+
+def test_a_stopped_pass_resumes_from_its_last_whole_window_and_passes_over_what_it_emitted() -> (
+    None
+):
+    stopped = plan({})
+    windows = [
+        ((None, day(10)), ["1"]),
+        ((day(10), day(20)), ["2"]),
+        ((day(20), day(30)), ["3", "4"]),
+    ]
+    pass_over(stopped, windows)
+    # Places 0-2 are handled (the engine's watermark), "4" was written past them. The window
+    # ending where the last one starts shares its second with it: its invoices are named.
+    checkpoint = stopped.checkpoint("lastUpdateEndDate", ["3"], ["4"], 3)
+    assert checkpoint is not None
+    assert "replication_key_value" not in checkpoint, "a first pass has earned no window end"
+    assert checkpoint["resume"] == {
+        "from": day(20).isoformat(),
+        "ahead": ["2", "3", "4"],
+        "unchanged_before": (stopped.window.end - timedelta(seconds=2)).isoformat(),
+    }
+
+    later = NOW + timedelta(minutes=30)
+    resumed = UpdateWindowPlan.for_run(checkpoint, scope(), lookback=LOOKBACK, now=later)
+    cut = stopped.window.end - timedelta(seconds=2)
+    assert resumed.window.start == day(20) - LOOKBACK
+    assert resumed.window.split_at == cut
+    # "3" unchanged since the stopped pass read it; "4" updated since; "5" never read.
+    read = pass_over(resumed, [((day(20) - LOOKBACK, cut), ["3", "5"]), ((cut, later), ["4"])])
+    assert read == ["5", "4"]
+    assert resumed.skipped_unchanged == 1
+    finished = resumed.next_bookmark("lastUpdateEndDate")
+    assert finished["replication_key_value"] == resumed.window.end.isoformat()
+    assert "resume" not in finished
+
+
+def test_a_checkpoint_never_claims_past_an_invoice_not_emitted() -> None:
+    stopped = plan({})
+    first, second = (None, day(10)), (day(10), day(20))
+    stopped.note_page([], ["1", "2"], None, first)
+    for invoice_id in ("1", "2"):
+        stopped.needs_detail(invoice_id, {})
+    stopped.note_read("1", None, {})
+    stopped.note_read("2", {"invoiceId": 2}, {})
+    pass_over(stopped, [(second, ["3"])])
+    checkpoint = stopped.checkpoint("lastUpdateEndDate", ["3"], [], 3)
+    assert checkpoint is not None
+    assert checkpoint["resume"]["from"] is None
+    assert "1" not in checkpoint["resume"]["ahead"]
+
+
+def test_a_resumed_pass_stopped_again_keeps_what_the_first_one_emitted() -> None:
+    stopped = plan({})
+    pass_over(stopped, [((None, day(9)), ["1"]), ((day(10), day(20)), ["2", "3"])])
+    checkpoint = stopped.checkpoint("lastUpdateEndDate", ["2"], ["3"], 2)
+    assert checkpoint is not None
+    assert checkpoint["resume"]["ahead"] == ["2", "3"]
+    resumed = UpdateWindowPlan.for_run(checkpoint, scope(), lookback=LOOKBACK, now=NOW)
+    pass_over(resumed, [((day(10) - LOOKBACK, day(15)), ["4"])])
+    again = resumed.checkpoint("lastUpdateEndDate", ["4"], [], 1)
+    assert again is not None
+    assert again["resume"]["ahead"] == ["2", "3", "4"]
+    assert again["resume"]["unchanged_before"] == checkpoint["resume"]["unchanged_before"]
+
+
+def test_a_checkpoint_of_an_incremental_pass_keeps_the_previous_window_end() -> None:
+    previous = plan({}).next_bookmark("lastUpdateEndDate")
+    later = UpdateWindowPlan.for_run(
+        previous, scope(), lookback=LOOKBACK, now=NOW + timedelta(hours=1)
+    )
+    pass_over(later, [((later.window.start, later.window.end), ["1", "2"])])
+    checkpoint = later.checkpoint("lastUpdateEndDate", ["1"], [], 1)
+    assert checkpoint is not None
+    assert checkpoint["replication_key_value"] == previous["replication_key_value"]
+    assert checkpoint["resume"]["from"] == later.window.start.isoformat()
+    assert checkpoint["resume"]["ahead"] == ["1"]
+    with pytest.raises(StateError, match="resume in the state"):
+        plan({**checkpoint, "resume": {"from": "soon", "ahead": []}})

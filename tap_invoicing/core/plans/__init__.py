@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from tap_invoicing.core.listing import Window
     from tap_invoicing.core.plans.remembered import InvoiceChildren
 
 
@@ -31,8 +32,11 @@ class ChangePlan(Protocol):
         """Listed invoices not read because they cannot have changed."""
         ...
 
-    def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
-        """A list page was read; ``served_at`` is the API's clock (its ``Date`` header)."""
+    def note_page(
+        self, payload: Any, ids: list[str], served_at: datetime | None, window: Window | None
+    ) -> None:
+        """A list page was read; ``served_at`` is the API's clock (its ``Date`` header),
+        ``window`` the time window it was read in (None: the list is not read in windows)."""
         ...
 
     def needs_detail(self, invoice_id: str, item: Mapping[str, Any]) -> bool:

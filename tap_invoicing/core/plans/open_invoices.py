@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 from tap_invoicing.core.bookmark import BookmarkScope, new_bookmark, read_bookmark
 from tap_invoicing.core.dates import parse_time
+from tap_invoicing.core.listing import Window
 from tap_invoicing.core.plans import remembered
 from tap_invoicing.core.plans.remembered import (
     InvoiceChildren,
@@ -221,7 +222,9 @@ class OpenInvoicePlan(RemembersInvoices):
         previous, resumption = read
         return cls(previous, scope, rules, resumption)
 
-    def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
+    def note_page(
+        self, payload: Any, ids: list[str], served_at: datetime | None, window: Window | None
+    ) -> None:
         """The first page read fixes this run's clock (the API's own, from the page) and its
         first ids."""
         if not self._first_page_seen:

@@ -8,6 +8,15 @@ digest combines its members' summaries, so any change, new or vanished invoice i
 changes it. Once the whole list has been read, the settled invoices of every bucket whose digest
 differs from the previous run's are read. The state is ``BUCKETS`` x 4 bytes however large the
 account; a run costs the open invoices, plus the settled invoices sharing a bucket with a change.
+
+A pass writes checkpoints. On a first pass, which reads every invoice as it is listed, in creation
+windows read oldest first (``plans.windows``): the digests of the settled invoices emitted so far,
+with the windows handled and the invoices emitted past them. The resumed pass lists again from
+there and reads what the stopped one did not emit; an invoice it did emit is read again only if
+open (a settled one that changed since is in a bucket whose digest differs on the next run). On
+a later pass, which reads settled invoices only once the whole list is read: the previous run's
+digests, but the buckets whose invoices were all read, which take this run's. A run from it is
+an ordinary one, which passes over the buckets done unless they changed since.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tap_invoicing.core.bookmark import (
     BookmarkScope,
@@ -31,7 +40,11 @@ from tap_invoicing.core.plans.remembered import (
     RememberedInvoices,
     RemembersInvoices,
 )
+from tap_invoicing.core.plans.windows import WindowCheckpoint, WindowProgress
 from tap_invoicing.errors import StateError
+
+if TYPE_CHECKING:
+    from tap_invoicing.core.listing import Window
 
 BUCKETS = 1024
 DIGEST_BYTES = 4
@@ -53,9 +66,18 @@ class BucketDigests:
     def __init__(self, values: list[int] | None = None) -> None:
         self.values = values or [0] * BUCKETS
 
-    def add(self, invoice_id: str, fingerprint: str) -> None:
-        """Fold one settled invoice's summary into its bucket."""
-        self.values[bucket_of(invoice_id)] ^= _hash(f"{invoice_id}\x1f{fingerprint}")
+    def add(self, invoice_id: str, fingerprint: str) -> int:
+        """Fold one settled invoice's summary into its bucket; what was folded."""
+        folded = _hash(f"{invoice_id}\x1f{fingerprint}")
+        self.values[bucket_of(invoice_id)] ^= folded
+        return folded
+
+    def without(self, folded: Mapping[str, int]) -> BucketDigests:
+        """A copy with the given invoices' summaries taken out again."""
+        values = list(self.values)
+        for invoice_id, value in folded.items():
+            values[bucket_of(invoice_id)] ^= value
+        return BucketDigests(values)
 
     def spoil(self, invoice_id: str) -> None:
         """Make the invoice's bucket differ next run, so that its invoices are read again."""
@@ -89,6 +111,45 @@ class SummaryRules:
     """Whether the invoice, in its listed status, can change in ways its summary does not show."""
     fingerprint: Callable[[Mapping[str, Any]], str]
     """What of the summary changes whenever a settled invoice changes (status, amounts)."""
+    created: Callable[[Mapping[str, Any]], datetime | None]
+    """When the invoice was created: the date the list's windows select by."""
+
+
+@dataclass(frozen=True)
+class StoppedFirstPass:
+    """What a checkpoint of a first pass claims, and the digests of what it emitted."""
+
+    claimed: WindowCheckpoint
+    digests: BucketDigests
+
+    def emitted(self, invoice_id: str, created: datetime | None) -> bool:
+        """Whether the stopped pass emitted the invoice (and folded it, if settled)."""
+        start = self.claimed.start
+        listed_before = start is not None and created is not None and created < start
+        return listed_before or invoice_id in self.claimed.ahead
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the bookmark says: the digests of the run before, or of a stopped first pass."""
+
+    digests: BucketDigests
+    remembered: RememberedInvoices
+    stopped: StoppedFirstPass | None
+    replication_value: Any
+
+
+def _previous(bookmark: Mapping[str, Any]) -> Previous:
+    digests = BucketDigests.from_state(bookmark["settled_buckets"])
+    stopped = None
+    if "resume" in bookmark:
+        stopped = StoppedFirstPass(WindowCheckpoint.parse(bookmark["resume"]), digests)
+    return Previous(
+        digests,
+        RememberedInvoices.parse(bookmark[remembered.FIELD]),
+        stopped,
+        bookmark.get("replication_key_value"),
+    )
 
 
 class SettledBucketsPlan(RemembersInvoices):
@@ -98,22 +159,32 @@ class SettledBucketsPlan(RemembersInvoices):
 
     def __init__(
         self,
-        previous: BucketDigests | None,
+        previous: Previous | None,
         scope: BookmarkScope,
         rules: SummaryRules,
         started: datetime,
-        remembered: RememberedInvoices | None = None,
     ) -> None:
-        self._previous = previous
-        self._remembered = remembered or RememberedInvoices()
+        self._previous = previous.digests if previous and not previous.stopped else None
+        """The previous run's digests; None on a first pass (resumed or not)."""
+        self.stopped = previous.stopped if previous else None
+        """The stopped first pass this run resumes."""
+        self._previous_value = previous.replication_value if previous else None
+        self._remembered = previous.remembered if previous else RememberedInvoices()
         """The invoices that could still change at the end of the previous run (open ones,
         deletable drafts), with their rows."""
         self._scope = scope
         self._rules = rules
         self._started = started
-        self._digests = BucketDigests()
+        self._digests = BucketDigests(list(self.stopped.digests.values) if self.stopped else None)
         self._settled: dict[int, list[str]] = {}
         self._deferred = 0
+        self._listed = 0
+        self._progress = WindowProgress()
+        self._unread: dict[str, int] = {}
+        """A first pass's settled invoices folded into the digests, not yet handled."""
+        self._buckets_read: list[tuple[int, int]] = []
+        """A later pass's changed buckets, in the order read: the place past each, and it."""
+        self._passed_over = 0
 
     @classmethod
     def for_run(
@@ -126,47 +197,59 @@ class SettledBucketsPlan(RemembersInvoices):
         """The plan of a run started at ``started``, from its stream's bookmark (if it fits the
         run). Raises BookmarkMismatchError for a bookmark made for another run, StateError for
         a damaged one."""
-        previous = read_bookmark(
-            stream_state,
-            scope,
-            ("settled_buckets", remembered.FIELD),
-            lambda bookmark: (
-                BucketDigests.from_state(bookmark["settled_buckets"]),
-                RememberedInvoices.parse(bookmark[remembered.FIELD]),
-            ),
-        )
-        if previous is None:
-            return cls(None, scope, rules, started)
-        digests, open_invoices = previous
-        return cls(digests, scope, rules, started, open_invoices)
+        fields = ("settled_buckets", remembered.FIELD)
+        previous = read_bookmark(stream_state, scope, fields, _previous)
+        return cls(previous, scope, rules, started)
 
     @property
     def skipped_unchanged(self) -> int:
-        """Settled invoices not read: their bucket is as it was."""
+        """Settled invoices not read: their bucket is as it was, or the stopped pass this run
+        resumes emitted them."""
         if self._previous is None:
-            return 0
+            return self._passed_over
         return sum(len(ids) for ids in self._settled.values()) - self._deferred
 
-    def note_page(self, payload: Any, ids: list[str], served_at: datetime | None) -> None:
-        """Nothing to learn from a page as such."""
+    @property
+    def resumes_from(self) -> datetime | None:
+        """Where the stopped first pass this run resumes had listed to (None: nowhere yet, or
+        no stopped pass): the list is read again from there."""
+        return self.stopped.claimed.start if self.stopped else None
+
+    def note_page(
+        self, payload: Any, ids: list[str], served_at: datetime | None, window: Window | None
+    ) -> None:
+        """Note the page's window."""
+        self._progress.page(window)
 
     def needs_detail(self, invoice_id: str, item: Mapping[str, Any]) -> bool:
-        """Open invoices at once; settled ones are folded into their bucket and decided once the
-        whole list is read (or read at once on a first run)."""
+        """Open invoices at once; settled ones on a first pass at once too, but those the pass
+        resumed emitted, and on a later pass once the whole list is read, if their bucket
+        changed."""
         self._remembered.listed(invoice_id)
+        self._progress.listed(invoice_id)
+        self._listed += 1
         if self._rules.changes_unseen(item):
             return True
-        self._digests.add(invoice_id, self._rules.fingerprint(item))
+        if self.stopped and self.stopped.emitted(invoice_id, self._rules.created(item)):
+            self._passed_over += 1
+            return False
+        folded = self._digests.add(invoice_id, self._rules.fingerprint(item))
+        if self._previous is None:
+            self._unread[invoice_id] = folded
+            return True
         self._settled.setdefault(bucket_of(invoice_id), []).append(invoice_id)
-        return self._previous is None
+        return False
 
     def deferred(self) -> Iterator[str]:
         """The settled invoices of every bucket that changed, once the list has been read."""
         if self._previous is None:
             return
+        place = self._listed
         for bucket, ids in self._settled.items():
             if self._digests.values[bucket] != self._previous.values[bucket]:
                 self._deferred += len(ids)
+                place += len(ids)
+                self._buckets_read.append((place, bucket))
                 yield from ids
 
     def note_read(
@@ -174,23 +257,56 @@ class SettledBucketsPlan(RemembersInvoices):
     ) -> None:
         """Remember the invoices that can still change, with their rows; one not emitted
         spoils its bucket and is remembered as before, so the next run reads it again."""
+        self._unread.pop(invoice_id, None)
         if invoice is None:
             self._digests.spoil(invoice_id)
             self._remembered.carry(invoice_id)
-        elif self._rules.changes_unseen(invoice):
+            return
+        self._progress.emitted(invoice_id)
+        if self._rules.changes_unseen(invoice):
             self._remembered.keep(invoice_id, children)
 
     def note_gone(self, invoice_id: str) -> None:
         """The invoice is gone from the API (404): its bucket is spoiled, so that should it come
         back it is read, and it is remembered one more run, without rows."""
+        self._unread.pop(invoice_id, None)
         self._digests.spoil(invoice_id)
         self._remembered.gone(invoice_id)
 
     def checkpoint(
         self, replication_key: str, handled: list[str], ahead: list[str], listed: int
-    ) -> None:
-        """Not yet: a stopped pass is made again whole (its deferred reads need the ids of
-        every settled invoice listed, which no bounded state holds)."""
+    ) -> dict[str, Any] | None:
+        """A bookmark of the pass so far (see the module docstring): on a first pass, the
+        digests of what it emitted, with the windows handled and the invoices emitted past
+        them; on a later pass, the previous digests but for the buckets read in full."""
+        if self._previous is None:
+            claim = self._progress.checkpoint(listed, ahead)
+            if claim is None:
+                return None
+            if self.stopped:
+                claim = WindowCheckpoint(claim.start, claim.ahead | self.stopped.claimed.ahead)
+            return self._bookmark(
+                replication_key, self._digests.without(self._unread), resume=claim.to_state()
+            )
+        digests = BucketDigests(list(self._previous.values))
+        for place, bucket in self._buckets_read:
+            if place <= listed:
+                digests.values[bucket] = self._digests.values[bucket]
+        return self._bookmark(replication_key, digests)
+
+    def _bookmark(
+        self, replication_key: str, digests: BucketDigests, **resume: Any
+    ) -> dict[str, Any]:
+        bookmark = new_bookmark(
+            self._scope,
+            replication_key,
+            settled_buckets=digests.to_state(),
+            **{remembered.FIELD: self._remembered.checkpoint_state()},
+            **resume,
+        )
+        if self._previous_value is not None:
+            bookmark["replication_key_value"] = self._previous_value
+        return bookmark
 
     def next_bookmark(self, replication_key: str) -> dict[str, Any]:
         """The digests of this run, its start, and what the bookmark was made for."""

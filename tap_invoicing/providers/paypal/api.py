@@ -78,7 +78,12 @@ def fingerprint(summary: Mapping[str, Any]) -> str:
     )
 
 
-RULES = SummaryRules(changes_unseen=changes_unseen, fingerprint=fingerprint)
+def created(summary: Mapping[str, Any]) -> datetime | None:
+    """``detail.metadata.create_time``: what the search's ``creation_date_range`` selects by."""
+    return parse_time(_at(summary, "detail", "metadata", "create_time"))
+
+
+RULES = SummaryRules(changes_unseen=changes_unseen, fingerprint=fingerprint, created=created)
 
 
 def transaction_keys(transactions: list[Mapping[str, Any]], id_field: str) -> list[str]:
@@ -120,10 +125,14 @@ class PayPalApi(InvoiceApi):
 
     def begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
         """The whole list (then creation windows past the cap), or with a date range its
-        creation window through the search; and the settled-buckets plan."""
+        creation window through the search; and the settled-buckets plan. A run resuming a
+        stopped first pass searches from where that pass had listed to."""
         started = datetime.now(UTC).replace(microsecond=0)
         plan = SettledBucketsPlan.for_run(stream_state, scope, RULES, started)
         start, end = self._creation_window(started)
+        resumes_from = plan.resumes_from
+        if resumes_from is not None and (start is None or start < resumes_from):
+            start = resumes_from
         listing = WindowedListing(
             self.settings.page_size,
             start=start,
@@ -132,7 +141,7 @@ class PayPalApi(InvoiceApi):
             end_param=WINDOW_END,
             max_pages=self.settings.max_list_pages,
             floor=EARLIEST_CREATION,
-            windowless_first=not self.settings.dates.bounded,
+            windowless_first=not self.settings.dates.bounded and resumes_from is None,
             size_param="page_size",
         )
         return Pass(listing, plan)
@@ -207,9 +216,8 @@ class PayPalApi(InvoiceApi):
         return f"{LIST_PATH}/{quote(invoice_id, safe='')}"
 
     def invoice_date(self, invoice: Mapping[str, Any]) -> datetime | None:
-        """When the invoice was created, ``detail.metadata.create_time``, in summaries and
-        details alike: the date the search's ``creation_date_range`` filters on."""
-        return parse_time(_at(invoice, "detail", "metadata", "create_time"))
+        """When the invoice was created, in summaries and details alike (``created``)."""
+        return created(invoice)
 
     def finish_record(self, invoice: dict[str, Any]) -> dict[str, Any]:
         """``last_update_time`` at the top, the replication key: the invoice's own

@@ -53,6 +53,7 @@ class Revolv3Api(InvoiceApi):
             end_param="lastUpdateEndDate",
             max_pages=self.settings.max_list_pages,
             floor=EARLIEST_UPDATE,
+            split_at=plan.window.split_at,
         )
         window_end = plan.window.end.isoformat().replace("+00:00", "Z")
         return Pass(listing, plan, stamp={"lastUpdateEndDate": window_end})
