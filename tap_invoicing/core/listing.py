@@ -246,7 +246,9 @@ class WindowedListing:
     page number. A window that needs more pages than the API serves is split into two halves
     read one after the other, the older first, down to one second; invoices in both halves'
     shared second are passed on once. The order within a window is never relied on. With
-    ``split_at`` the window is read as two from the start, split there. With ``windowless_first``
+    ``split_at`` the window is read as two from the start, split there. With ``split_above``, a
+    window whose first page says (its total) it holds more invoices than that is split before
+    any of it is passed on, so that a checkpoint names few invoices. With ``windowless_first``
     the list is first read with no window at all, and split into windows only if it hits the
     page cap (for an API whose plain list and windowed search are different requests).
     """
@@ -266,6 +268,7 @@ class WindowedListing:
         format_time: Callable[[datetime], str] = iso_seconds,
         windowless_first: bool = False,
         split_at: datetime | None = None,
+        split_above: int | None = None,
         page_param: str = "page",
         size_param: str = "pageSize",
     ) -> None:
@@ -274,6 +277,7 @@ class WindowedListing:
         self.windowless = windowless_first
         """Whether the window being read is the whole list, asked for with no window."""
         self.max_pages = max_pages
+        self.split_above = split_above
         self._window_params = (start_param, end_param)
         self._floor = floor
         self._format = format_time
@@ -319,10 +323,22 @@ class WindowedListing:
         self.pages_read += 1
         if self.windowless:
             self.total = total
+        if self._too_full(total):
+            self._windows += self._halves(*self._windows.pop())
+            self._next_window()
+            return [False] * len(ids)  # passed on from the halves
         fresh = self._pages.accept(ids, total)
         if self._pages.finished:
             self._window_done()
         return fresh
+
+    def _too_full(self, total: int | None) -> bool:
+        """Whether the first page of a window says it holds more than ``split_above``
+        invoices, in a window that can still be halved."""
+        if self.split_above is None or total is None or self._pages.pages_read:
+            return False
+        start, end = self.window
+        return total > self.split_above and end - (start or self._floor) > self.min_window
 
     def not_found(self, payload: Any) -> None:
         """As for any page-numbered list."""
@@ -341,6 +357,9 @@ class WindowedListing:
         start, end = self._windows.pop()
         if self._pages.capped:
             self._windows += self._halves(start, end)
+        self._next_window()
+
+    def _next_window(self) -> None:
         self.windowless = False
         self.finished = not self._windows
         self._pages = self._pages_of_next_window()

@@ -194,3 +194,25 @@ def test_a_window_split_where_a_stopped_pass_started_is_read_as_two() -> None:
         split_at=END,
     )
     assert outside.window == (START, END)
+
+
+def test_a_window_whose_first_page_says_it_holds_too_many_is_halved_before_it_is_passed_on() -> (
+    None
+):
+    listing = WindowedListing(
+        2,
+        start=None,
+        end=END,
+        start_param="lastUpdateStartDate",
+        end_param="lastUpdateEndDate",
+        max_pages=100,
+        floor=START,
+        windowless_first=True,
+        split_above=3,
+    )
+    assert listing.accept(ids(1, 2), 7) == [False, False]
+    assert listing.total == 7, "the whole list's total, for the progress lines"
+    assert listing.window == (START, datetime(2026, 1, 1, 12, tzinfo=UTC))
+    assert listing.accept(ids(1, 2), 3) == [True, True]
+    assert listing.accept(["3"], 3) == [True]
+    assert listing.window == (datetime(2026, 1, 1, 12, tzinfo=UTC), END)

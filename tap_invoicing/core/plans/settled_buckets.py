@@ -210,6 +210,12 @@ class SettledBucketsPlan(RemembersInvoices):
         return sum(len(ids) for ids in self._settled.values()) - self._deferred
 
     @property
+    def first_pass(self) -> bool:
+        """Whether this pass reads every invoice as it is listed (resumed or not): its
+        checkpoints name the windows it has handled."""
+        return self._previous is None
+
+    @property
     def resumes_from(self) -> datetime | None:
         """Where the stopped first pass this run resumes had listed to (None: nowhere yet, or
         no stopped pass): the list is read again from there."""

@@ -23,6 +23,10 @@ from tap_invoicing.core.dates import parse_time
 from tap_invoicing.core.listing import Window
 from tap_invoicing.errors import StateError
 
+WINDOW_TARGET = 5000
+"""The most invoices a window should hold, where the API says how many one holds (a fuller one
+is split before it is read): a checkpoint then names at most about two windows' invoices."""
+
 
 @dataclass(frozen=True)
 class WindowCheckpoint:

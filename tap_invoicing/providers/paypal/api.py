@@ -27,6 +27,7 @@ from urllib.parse import quote
 from tap_invoicing.core.dates import parse_time
 from tap_invoicing.core.listing import WindowedListing, iso_seconds
 from tap_invoicing.core.plans.settled_buckets import SettledBucketsPlan, SummaryRules
+from tap_invoicing.core.plans.windows import WINDOW_TARGET
 from tap_invoicing.core.provider import InvoiceApi, ListRequest, Pass
 
 if TYPE_CHECKING:
@@ -125,8 +126,9 @@ class PayPalApi(InvoiceApi):
 
     def begin(self, stream_state: Mapping[str, Any], scope: BookmarkScope) -> Pass:
         """The whole list (then creation windows past the cap), or with a date range its
-        creation window through the search; and the settled-buckets plan. A run resuming a
-        stopped first pass searches from where that pass had listed to."""
+        creation window through the search; and the settled-buckets plan. A first pass reads
+        windows of a bounded size, for small checkpoints; a run resuming one searches from
+        where it had listed to."""
         started = datetime.now(UTC).replace(microsecond=0)
         plan = SettledBucketsPlan.for_run(stream_state, scope, RULES, started)
         start, end = self._creation_window(started)
@@ -142,6 +144,7 @@ class PayPalApi(InvoiceApi):
             max_pages=self.settings.max_list_pages,
             floor=EARLIEST_CREATION,
             windowless_first=not self.settings.dates.bounded and resumes_from is None,
+            split_above=WINDOW_TARGET if plan.first_pass else None,
             size_param="page_size",
         )
         return Pass(listing, plan)
