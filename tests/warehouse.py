@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 import pytest
@@ -116,10 +117,19 @@ class Warehouse:
     flattening_depth: int = FLATTENING_DEPTH
     streams: dict[str, dict] = field(default_factory=dict, repr=False)
 
-    def load(self, sandbox: Sandbox, state: dict | None = None, **settings: Any) -> dict:
+    def load(
+        self,
+        sandbox: Sandbox,
+        state: dict | None = None,
+        *,
+        killed_after: int | None = None,
+        **settings: Any,
+    ) -> dict:
         """Pipe one tap-invoicing run over ``sandbox`` (its config with ``settings`` on top) into
-        target-postgres; returns the state the target emitted. The config is never an argument,
-        so a failure's traceback cannot show its credentials."""
+        target-postgres; returns the state the target emitted. With ``killed_after``, the tap is
+        killed (SIGKILL) once it has written that many invoices past its first checkpoint: the
+        target loads what it got, and passes that checkpoint (or a later one) on. The config is
+        never an argument, so a failure's traceback cannot show its credentials."""
         config = {**sandbox.tap_config(), **settings}
         catalog = TapInvoicing(config=config).catalog_dict
         self.streams = {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
@@ -140,24 +150,29 @@ class Warehouse:
         if state is not None:
             (self.workdir / "state.json").write_text(json.dumps(state))
             tap_command += ["--state", str(self.workdir / "state.json")]
-        tap_log = self.workdir / "tap.log"
+        tap_log, target_out, target_log = (
+            self.workdir / name for name in ("tap.log", "target.out", "target.log")
+        )
+        target_command = [str(TARGET_POSTGRES), "--config", str(target_config)]
         with (
             tap_log.open("w") as log,
+            target_out.open("w") as output,
+            target_log.open("w") as errors,
             subprocess.Popen(tap_command, stdout=subprocess.PIPE, stderr=log) as tap,
+            subprocess.Popen(
+                target_command, stdin=subprocess.PIPE, stdout=output, stderr=errors
+            ) as target,
         ):
-            target = subprocess.run(
-                [str(TARGET_POSTGRES), "--config", str(target_config)],
-                stdin=tap.stdout,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-        logged = tap_log.read_text()
-        assert not secrets_in(logged + target.stdout + target.stderr)
-        assert tap.returncode == 0, logged[-3000:]
-        assert target.returncode == 0, target.stderr[-3000:]
-        return json.loads(target.stdout.splitlines()[-1])
+            assert target.stdin is not None
+            killed = _forward(tap, target.stdin, killed_after)
+            target.wait(timeout=300)
+        logged, passed_on, target_logged = (
+            path.read_text() for path in (tap_log, target_out, target_log)
+        )
+        assert not secrets_in(logged + passed_on + target_logged)
+        assert tap.returncode == (-signal.SIGKILL if killed else 0), logged[-3000:]
+        assert target.returncode == 0, target_logged[-3000:]
+        return json.loads(passed_on.splitlines()[-1])
 
     def primary_key(self, stream: str) -> tuple[str, ...]:
         """The stream's key as the catalog declares it (target-postgres upserts on it)."""
@@ -294,6 +309,46 @@ def assert_warehouse_matches(
     return loaded
 
 
+def _forward(tap: subprocess.Popen[bytes], target: IO[bytes], killed_after: int | None) -> bool:
+    """Pass the tap's output on to the target, line by line; with ``killed_after``, kill the tap
+    once it has written that many invoices past its first checkpoint. Whether it was killed
+    (the target then gets the whole lines written before the kill)."""
+    assert tap.stdout is not None
+    past_checkpoint: int | None = None
+    killed = False
+    with target:
+        for line in tap.stdout:
+            if not line.endswith(b"\n"):
+                break  # cut short by the kill
+            target.write(line)
+            if killed_after is None or killed:
+                continue
+            message = json.loads(line)
+            if message["type"] == "STATE" and "resume" in message["value"]["bookmarks"]["invoices"]:
+                past_checkpoint = past_checkpoint or 0
+            elif message.get("stream") == "invoices" and past_checkpoint is not None:
+                past_checkpoint += 1
+                if past_checkpoint >= killed_after:
+                    tap.kill()
+                    killed = True
+        tap.wait()
+    assert killed_after is None or killed, "the pass ended before a checkpoint and the kill"
+    return killed
+
+
+@dataclass(frozen=True)
+class KilledFirstPass:
+    """How ``assert_live_rows_follow_the_api`` stops the first pass: the API slowed to
+    ``latency``, two requests at once, so that the pass outlasts the 5 s between checkpoints,
+    and the tap killed
+    (SIGKILL) ``after`` invoices past its first one; ``meanwhile`` changes the API before the
+    run that resumes it."""
+
+    latency: float
+    after: int
+    meanwhile: Callable[[Sandbox], object]
+
+
 def day(*changes: Callable[[Sandbox], object]) -> Callable[[Sandbox], None]:
     """One round of changes for ``assert_live_rows_follow_the_api``: these, in order."""
 
@@ -309,13 +364,27 @@ def assert_live_rows_follow_the_api(
     sandbox: Sandbox,
     served_parts: Callable[[Sandbox], Parts],
     rounds: list[Callable[[Sandbox], object]],
+    *,
+    killed: KilledFirstPass | None = None,
     **settings: Any,
 ) -> dict:
-    """Load a first run, then after each round of changes an incremental run from the state the
-    target passed on (each run with ``settings`` on top of the sandbox's config): every time,
-    the rows not soft-deleted in every stream are exactly what the API serves, key for key,
-    with the API's digits. Returns the last state."""
-    state = warehouse.load(sandbox, **settings)
+    """Load a first run (with ``killed``: killed mid-pass, the API changed, and resumed from the
+    checkpoint the target passed on), then after each round of changes an incremental run from
+    the state the target passed on (each run with ``settings`` on top of the sandbox's config):
+    every time, the rows not soft-deleted in every stream are exactly what the API serves, key
+    for key, with the API's digits. Returns the last state."""
+    state = None
+    if killed is not None:
+        latency, sandbox.load.latency = sandbox.load.latency, killed.latency
+        try:
+            state = warehouse.load(
+                sandbox, killed_after=killed.after, **{**settings, "max_workers": 2}
+            )
+        finally:
+            sandbox.load.latency = latency
+        assert "resume" in state["bookmarks"]["invoices"], "the target passed a checkpoint on"
+        killed.meanwhile(sandbox)
+    state = warehouse.load(sandbox, state, **settings)
     assert_warehouse_matches(warehouse, served_parts(sandbox), live_only=True)
     for number, change in enumerate(rounds, start=1):
         change(sandbox)

@@ -7,7 +7,7 @@ from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.sandbox.cybersource import CyberSourceEmulator
 from tests.conftest import invoices_with_status
 from tests.cybersource.test_warehouse import served_parts
-from tests.warehouse import Warehouse, assert_live_rows_follow_the_api, day
+from tests.warehouse import KilledFirstPass, Warehouse, assert_live_rows_follow_the_api, day
 
 
 def emulator(sandbox: Sandbox) -> CyberSourceEmulator:
@@ -75,6 +75,7 @@ def test_the_live_rows_equal_the_api_after_every_round_of_churn_and_removals(
                 day(more_lines_then_fewer, churn),
                 day(churn),
             ],
+            killed=KilledFirstPass(latency=0.5, after=4, meanwhile=day(churn, fewer_lines)),
         )
         assert state["bookmarks"]["invoices"]["remembered"]["invoices"]
         deleted = warehouse.key_counts("invoice_line_items")[2]

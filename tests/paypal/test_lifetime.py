@@ -12,7 +12,7 @@ from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.sandbox.paypal import PayPalEmulator
 from tests.paypal.conftest import with_status
 from tests.paypal.test_warehouse import served_parts, warehouse  # noqa: F401  (the fixture)
-from tests.warehouse import Warehouse, assert_live_rows_follow_the_api, day
+from tests.warehouse import KilledFirstPass, Warehouse, assert_live_rows_follow_the_api, day
 
 UPDATABLE = ("DRAFT", "SCHEDULED", "SENT", "UNPAID")
 
@@ -85,6 +85,7 @@ def test_the_live_rows_equal_the_api_after_every_round_of_churn_and_removals(
                 day(a_recorded_payment_deleted, a_draft_deleted, churn),
                 day(fewer_items, churn),
             ],
+            killed=KilledFirstPass(latency=0.4, after=4, meanwhile=day(churn, a_draft_deleted)),
         )
         deleted = {stream: warehouse.key_counts(stream)[2] for stream in warehouse.streams}
         assert deleted["invoices"] >= 2, deleted

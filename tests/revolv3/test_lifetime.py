@@ -9,7 +9,7 @@ from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.sandbox.revolv3 import Revolv3Emulator
 from tests.revolv3.conftest import FAST
 from tests.revolv3.test_warehouse import served_parts, warehouse, with_status  # noqa: F401
-from tests.warehouse import Warehouse, assert_live_rows_follow_the_api, day
+from tests.warehouse import KilledFirstPass, Warehouse, assert_live_rows_follow_the_api, day
 
 
 def emulator(sandbox: Sandbox) -> Revolv3Emulator:
@@ -48,5 +48,6 @@ def test_the_live_rows_equal_the_api_after_every_round_of_churn(
             sandbox,
             served_parts,
             [day(churn), day(retried, churn), day(churn)],
+            killed=KilledFirstPass(latency=0.4, after=4, meanwhile=day(retried, churn)),
             max_requests_per_second=FAST,
         )
