@@ -6,17 +6,18 @@ only that end: an invoice updated during the run falls after it and is listed by
 one updated exactly at an end is in both windows; the lookback absorbs the API's own lag and a
 clock that differs from the API's by less than it. The state never grows with the invoices.
 
-The window is listed in smaller windows, oldest first (``plans.windows``), so a pass writes
-checkpoints: the part of the window handled, and the invoices emitted past it. A run that resumes
-from one lists again from that part's end (less the lookback) to its own start, split where the
-stopped pass started: an invoice it emitted and that is listed again before that moment has not
-changed since it was read, and is passed over; every other listed invoice is read.
+A pass writes checkpoints (``plans.windows``): the start of the window being read (a window split
+past the API's page cap is read as two halves, the older first), and the invoices emitted since,
+by id. A run that resumes from one lists again from that start (less the lookback) to its own
+start, split where the stopped pass started: an invoice it emitted and that is listed again
+before that moment has not changed since it was read, and is passed over; every other listed
+invoice is read. The bookmark keeps the previous window end until a pass is whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,7 +87,7 @@ class Previous:
     """What the bookmark says: the last window end of a whole pass, and a stopped pass."""
 
     end: datetime | None
-    stopped: StoppedPass | None = field(default=None)
+    stopped: StoppedPass | None = None
 
 
 def _previous(bookmark: Mapping[str, Any]) -> Previous:
