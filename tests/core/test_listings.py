@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,12 @@ def window_of(query: dict) -> tuple[str | None, str]:
     return query.get("lastUpdateStartDate"), query["lastUpdateEndDate"]
 
 
-def windowed(max_pages: int = 2, start: datetime | None = START) -> WindowedListing:
+def windowed(
+    max_pages: int = 2,
+    start: datetime | None = START,
+    floor: datetime = datetime(2000, 1, 1, tzinfo=UTC),
+    **options: Any,
+) -> WindowedListing:
     return WindowedListing(
         2,
         start=start,
@@ -60,7 +66,8 @@ def windowed(max_pages: int = 2, start: datetime | None = START) -> WindowedList
         start_param="lastUpdateStartDate",
         end_param="lastUpdateEndDate",
         max_pages=max_pages,
-        floor=datetime(2000, 1, 1, tzinfo=UTC),
+        floor=floor,
+        **options,
     )
 
 
@@ -169,47 +176,18 @@ def test_windows_are_read_oldest_first_so_a_pass_can_resume_from_a_window_start(
 
 def test_a_window_split_where_a_stopped_pass_started_is_read_as_two() -> None:
     middle = datetime(2026, 1, 1, 6, tzinfo=UTC)
-    listing = WindowedListing(
-        2,
-        start=START,
-        end=END,
-        start_param="lastUpdateStartDate",
-        end_param="lastUpdateEndDate",
-        max_pages=2,
-        floor=datetime(2000, 1, 1, tzinfo=UTC),
-        split_at=middle,
-    )
+    listing = windowed(split_at=middle)
     assert window_of(listing.query()) == ("2026-01-01T00:00:00Z", "2026-01-01T06:00:00Z")
     listing.accept(["1"], None)
     assert window_of(listing.query()) == ("2026-01-01T06:00:00Z", "2026-01-02T00:00:00Z")
     assert not listing.finished
-    outside = WindowedListing(
-        2,
-        start=START,
-        end=END,
-        start_param="lastUpdateStartDate",
-        end_param="lastUpdateEndDate",
-        max_pages=2,
-        floor=datetime(2000, 1, 1, tzinfo=UTC),
-        split_at=END,
-    )
-    assert outside.window == (START, END)
+    assert windowed(split_at=END).window == (START, END)
 
 
 def test_a_window_whose_first_page_says_it_holds_too_many_is_halved_before_it_is_passed_on() -> (
     None
 ):
-    listing = WindowedListing(
-        2,
-        start=None,
-        end=END,
-        start_param="lastUpdateStartDate",
-        end_param="lastUpdateEndDate",
-        max_pages=100,
-        floor=START,
-        windowless_first=True,
-        split_above=3,
-    )
+    listing = windowed(100, None, START, windowless_first=True, split_above=3)
     assert listing.accept(ids(1, 2), 7) == [False, False]
     assert listing.total == 7, "the whole list's total, for the progress lines"
     assert listing.window == (START, datetime(2026, 1, 1, 12, tzinfo=UTC))
