@@ -5,13 +5,24 @@ detail requests are counted. It is stopped in three ways: SIGTERM to the tap alo
 tap fails or is killed), to the ``meltano`` process alone, and to its whole process group (as
 ``kill %1`` does).
 
+The stop of the tap alone, which resumes with either target, is also tested for PayPal and
+Revolv3 (``PROVIDERS``, one entry per provider): the same block, with the provider's extractor
+(``tap-invoicing--paypal``, ``tap-invoicing--revolv3``) where the README names
+``tap-invoicing--cybersource`` (its state id too), against a sandbox of the provider's as slow and
+as large (Revolv3's list serves summaries, so each invoice is a detail request). What a
+checkpoint claims, and which of those invoices the resumed run reads anyway, are the provider's:
+CyberSource claims the first ``listed`` invoices of its list, and reads the open ones again;
+PayPal and Revolv3 claim every invoice listed in the time windows before ``from`` (400 invoices
+fit one window, so none) and the ``ahead`` ones, by name; PayPal reads the open ones (status not
+settled) again, Revolv3 none, since none changed after the stopped pass started.
+
 What resumes depends on the target, since Meltano stores only the STATE the target passes on:
 target-postgres 0.8.1 passes it on after writing all it holds (at the end of its input, on
 SIGTERM, and every 5 minutes of a run), not after each batch (``batch_size_rows`` 50 here);
 target-jsonl 0.1.4 only at its end. Meltano stores nothing while it is itself stopped. A
-resumed run reads again none of the closed invoices its checkpoint claims; a run that starts over
-reads every one; either way the warehouse's live rows (or the records written) are then the
-API's, key for key.
+resumed run reads again none of the invoices its checkpoint claims but those its provider reads
+anyway; a run that starts over reads every one; either way the warehouse's live rows (or the
+records written) are then the API's, key for key.
 
 The README's PostgreSQL address becomes the test server's, with a database of the test's own. To
 see a 5-minute drain of target-postgres within seconds, one test runs it with its clock 60 times
@@ -29,17 +40,21 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import yaml
 from psycopg import sql
 
+from tap_invoicing.core.dates import parse_time
+from tap_invoicing.providers.paypal.api import SETTLED_STATUSES, created
 from tap_invoicing.sandbox import Sandbox
 from tap_invoicing.tap import TapInvoicing
 from tests.conftest import secrets_in
-from tests.cybersource.test_warehouse import served_parts
+from tests.cybersource.test_warehouse import served_parts as cybersource_parts
 from tests.orchestrate.conftest import (
     ROOT,
     STOP_TIMEOUT,
@@ -50,7 +65,9 @@ from tests.orchestrate.conftest import (
     read_records,
     readme_section,
 )
-from tests.warehouse import SUPERUSER, PostgresServer, Warehouse, assert_warehouse_matches
+from tests.paypal.test_warehouse import served_parts as paypal_parts
+from tests.revolv3.test_warehouse import served_parts as revolv3_parts
+from tests.warehouse import SUPERUSER, Parts, PostgresServer, Warehouse, assert_warehouse_matches
 
 SUBSECTION = (
     readme_section("Using it with Meltano")
@@ -73,6 +90,90 @@ FAST_CLOCK = "+0 x60"
 EXIT_STATUS = {"tap": 1, "meltano": 143, "group": 143}
 """Meltano's exit status when the tap alone was stopped ("Extractor failed"), and when it was
 itself stopped by SIGTERM."""
+
+Claims = Callable[[Sandbox, dict[str, Any]], set[str]]
+"""The invoices a checkpoint's ``resume`` claims, from the sandbox that served them."""
+
+
+def claimed_by_place(sandbox: Sandbox, resume: dict[str, Any]) -> set[str]:
+    """A pass over the whole list (CyberSource's): its first ``listed`` invoices, and the
+    ``ahead`` ones."""
+    return set(sandbox.invoice_ids()[: resume["listed"]]) | set(resume["ahead"])
+
+
+def claimed_by_window(listed_at: Callable[[Sandbox, str], datetime | None]) -> Claims:
+    """A pass over time windows read oldest first (``plans.windows``): every invoice listed in a
+    window that ends before ``from`` (by the moment ``listed_at`` its windows select it), and the
+    ``ahead`` ones."""
+
+    def claimed(sandbox: Sandbox, resume: dict[str, Any]) -> set[str]:
+        start = parse_time(resume["from"])
+        before = set()
+        if start is not None:
+            for invoice_id in sandbox.invoice_ids():
+                moment = listed_at(sandbox, invoice_id)
+                if moment is not None and moment < start:
+                    before.add(invoice_id)
+        return before | set(resume["ahead"])
+
+    return claimed
+
+
+@dataclass(frozen=True)
+class Provider:
+    """What a stopped first pass of one provider claims, and what the run resuming it reads."""
+
+    name: str
+    claimed: Claims
+    read_anyway: Callable[[dict[str, Any]], bool]
+    """Whether the resumed run's plan reads a claimed invoice again (from its detail)."""
+    served_parts: Callable[[Sandbox], Parts]
+    """The part of the API's detail each row comes from, by the row's key."""
+
+    @property
+    def extractor(self) -> str:
+        """The provider's extractor in meltano.yml."""
+        return f"tap-invoicing--{self.name}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+CYBERSOURCE = Provider(
+    "cybersource",
+    claimed=claimed_by_place,
+    read_anyway=lambda invoice: invoice["status"] not in CLOSED,
+    served_parts=cybersource_parts,
+)
+
+
+def created_at(sandbox: Sandbox, invoice_id: str) -> datetime | None:
+    """PayPal's creation time, which its search's windows select by."""
+    return created(sandbox.invoice(invoice_id))
+
+
+def last_updated_at(sandbox: Sandbox, invoice_id: str) -> datetime:
+    """Revolv3's hidden last-update time, which its list's windows select by."""
+    api: Any = sandbox.api
+    return api.last_update(invoice_id)
+
+
+PROVIDERS = [
+    CYBERSOURCE,
+    Provider(
+        "paypal",
+        claimed=claimed_by_window(created_at),
+        read_anyway=lambda invoice: invoice["status"] not in SETTLED_STATUSES,
+        served_parts=paypal_parts,
+    ),
+    Provider(
+        "revolv3",
+        claimed=claimed_by_window(last_updated_at),
+        read_anyway=lambda invoice: False,
+        served_parts=revolv3_parts,
+    ),
+]
+assert CYBERSOURCE.extractor == EXTRACTOR
 
 
 @dataclass(frozen=True)
@@ -105,6 +206,31 @@ def sandbox() -> Iterator[Sandbox]:
     the tests only read it."""
     with Sandbox(provider="cybersource", invoices=INVOICES, seed=41, latency=0.1) as api:
         yield api
+
+
+@dataclass(frozen=True)
+class ProviderApi:
+    """A provider, and its slow sandbox, which the project's extractor for it is pointed at."""
+
+    provider: Provider
+    sandbox: Sandbox
+
+
+@pytest.fixture(scope="module")
+def provider_api(
+    request: pytest.FixtureRequest, project: Path, sandbox: Sandbox
+) -> Iterator[ProviderApi]:
+    """For CyberSource, the module's sandbox; for another provider (``request.param``), a sandbox
+    of its own, as slow and as large, with its default shapes (Revolv3's list serves summaries,
+    so each invoice is a detail request)."""
+    provider: Provider = request.param
+    if provider is CYBERSOURCE:
+        yield ProviderApi(provider, sandbox)
+        return
+    with Sandbox(provider=provider.name, invoices=INVOICES, seed=41, latency=0.1) as api:
+        with Terminal(project) as terminal:
+            point_at(terminal, api, provider.extractor)
+        yield ProviderApi(provider, api)
 
 
 def installed_project(destination: Path, sandbox: Sandbox, *, fast_target_clock: bool) -> Path:
@@ -143,9 +269,12 @@ def fast_clock_project(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbo
     return installed_project(destination, sandbox, fast_target_clock=True)
 
 
-def readme_commands(loader: str, database: Database | None) -> list[str]:
+def readme_commands(
+    loader: str, database: Database | None, extractor: str = EXTRACTOR
+) -> list[str]:
     """The README's block, for ``loader``: target-postgres writes into the test's database;
-    target-jsonl needs no setting."""
+    target-jsonl needs no setting. Another ``extractor`` replaces the block's CyberSource one
+    (in its state id too)."""
     [block] = command_blocks(SUBSECTION)
     commands = []
     for line in block:
@@ -156,23 +285,23 @@ def readme_commands(loader: str, database: Database | None) -> list[str]:
                 continue
             assert words[4:] == ["sqlalchemy_url", words[5]]
             command = line.replace(words[5], database.sqlalchemy_url)
-        commands.append(command.replace("target-postgres", loader))
+        commands.append(command.replace("target-postgres", loader).replace(EXTRACTOR, extractor))
     shapes = [shlex.split(line)[:3] for line in commands if not line.startswith("meltano config")]
     assert shapes == [
-        ["meltano", "run", EXTRACTOR],
+        ["meltano", "run", extractor],
         ["meltano", "--environment=dev", "state"],
-        ["meltano", "run", EXTRACTOR],
+        ["meltano", "run", extractor],
     ]
     return commands
 
 
-def point_at(terminal: Terminal, sandbox: Sandbox) -> None:
+def point_at(terminal: Terminal, sandbox: Sandbox, extractor: str = EXTRACTOR) -> None:
     """The extractor's settings for this sandbox, as the README's CyberSource block sets them;
     two requests at once, so that the pass takes its time."""
     settings = {**sandbox.tap_config(), "max_workers": "2", "page_size": "100"}
     for name, value in settings.items():
         if name != "provider":
-            terminal.type(f"meltano config set {EXTRACTOR} {name} {value}")
+            terminal.type(f"meltano config set {extractor} {name} {value}")
 
 
 def process_group_ended(pgid: int, timeout: float) -> bool:
@@ -305,15 +434,18 @@ def checkpoint(state: dict) -> dict:
     return bookmark["resume"]
 
 
-def assert_resumed(outcome: Outcome, sandbox: Sandbox) -> None:
-    """The next run read again none of the closed invoices the checkpoint claims (at most the
-    one being written at the stop): the open ones, and those it does not claim."""
+def assert_resumed(outcome: Outcome, sandbox: Sandbox, provider: Provider = CYBERSOURCE) -> None:
+    """The next run read again none of the invoices the checkpoint claims that its plan passes
+    over (at most the one being written at the stop; for CyberSource, the closed ones): only
+    those it reads anyway, and those it does not claim."""
     resume = checkpoint(outcome.state)
-    claimed = set(sandbox.invoice_ids()[: resume["listed"]]) | set(resume["ahead"])
-    closed = {i for i in claimed if sandbox.invoice(i)["status"] in CLOSED}
-    assert len(closed) >= 20, f"the checkpoint claims {len(claimed)} invoices, {len(closed)} closed"
-    assert len(outcome.read_again & closed) <= 1, sorted(outcome.read_again & closed)
-    assert len(outcome.read_again) <= INVOICES - len(closed) + 1
+    claimed = provider.claimed(sandbox, resume)
+    passed_over = {i for i in claimed if not provider.read_anyway(sandbox.invoice(i))}
+    assert len(passed_over) >= 20, (
+        f"the checkpoint claims {len(claimed)} invoices, {len(passed_over)} not to read again"
+    )
+    assert len(outcome.read_again & passed_over) <= 1, sorted(outcome.read_again & passed_over)
+    assert len(outcome.read_again) <= INVOICES - len(passed_over) + 1
 
 
 def assert_started_over(outcome: Outcome, sandbox: Sandbox) -> None:
@@ -327,27 +459,36 @@ def catalog_streams(sandbox: Sandbox) -> dict[str, dict]:
     return {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
 
 
-def assert_nothing_lost(loader: str, project: Path, database: Database | None, sandbox: Sandbox):
+def assert_nothing_lost(
+    loader: str,
+    project: Path,
+    database: Database | None,
+    sandbox: Sandbox,
+    provider: Provider = CYBERSOURCE,
+) -> None:
     """After both runs, target-postgres's live rows are the API's, with its digits, key for key
     (meltano.yml does not flatten, so the amounts checked are the top-level ones); target-jsonl's
     records hold every key the API serves, and no other."""
     streams = catalog_streams(sandbox)
-    parts = served_parts(sandbox)
+    parts = provider.served_parts(sandbox)
+    extractor = provider.extractor
     if loader == "target-postgres":
         assert database is not None
-        warehouse = Warehouse(database, EXTRACTOR, project, flattening_depth=0, streams=streams)
+        warehouse = Warehouse(database, extractor, project, flattening_depth=0, streams=streams)
         assert_warehouse_matches(warehouse, parts, live_only=True)
         return
-    records = read_records(project / "output" / EXTRACTOR)
+    records = read_records(project / "output" / extractor)
     for stream, entry in streams.items():
         keys = {tuple(r[k] for k in entry["key_properties"]) for r in records[stream]}
         assert keys == set(parts[stream]), stream
 
 
 @pytest.mark.parametrize("loader", ["target-postgres", "target-jsonl"])
-def test_a_run_whose_tap_is_stopped_resumes(request, project, sandbox, loader):
+@pytest.mark.parametrize("provider_api", PROVIDERS, ids=str, indirect=True)
+def test_a_run_whose_tap_is_stopped_resumes(request, project, provider_api, loader):
+    provider, sandbox = provider_api.provider, provider_api.sandbox
     database = request.getfixturevalue("database") if loader == "target-postgres" else None
-    commands = readme_commands(loader, database)
+    commands = readme_commands(loader, database, provider.extractor)
     ready = after_details(STOP_AFTER)
     outcome = follow_with_a_stop(project, commands, sandbox, "tap", ready)
 
@@ -356,8 +497,8 @@ def test_a_run_whose_tap_is_stopped_resumes(request, project, sandbox, loader):
     assert outcome.stopped_output.count("Incremental state has been updated") == 1, "at its end"
     if loader == "target-postgres":
         assert outcome.stopped_output.count(f"is full. Current size is '{BATCH_ROWS}'") >= 10
-    assert_resumed(outcome, sandbox)
-    assert_nothing_lost(loader, project, database, sandbox)
+    assert_resumed(outcome, sandbox, provider)
+    assert_nothing_lost(loader, project, database, sandbox, provider)
 
 
 @pytest.mark.parametrize(
