@@ -80,10 +80,14 @@ def no_waiting(self: object) -> Iterator[float]:
         yield 0.0
 
 
-def run_until_killed(
-    tmp_path: Path, config: dict, state: dict | None, records_before_kill: int
+def run_until_stopped(
+    tmp_path: Path,
+    config: dict,
+    state: dict | None,
+    records_before_stop: int,
+    signum: int = signal.SIGKILL,
 ) -> SyncResult:
-    """Run the real CLI, SIGKILL it after some invoice records: what it wrote until then (its
+    """Run the real CLI, send it ``signum`` after some invoice records: all it wrote (its
     ``state``: the last STATE it wrote, else the one it was given)."""
     config_path, state_path = tmp_path / "config.json", tmp_path / "state.json"
     config_path.write_text(json.dumps(config))
@@ -102,11 +106,12 @@ def run_until_killed(
             messages.append(message)
             if message["type"] == "RECORD" and message["stream"] == "invoices":
                 invoices_seen += 1
-                if invoices_seen == records_before_kill:
-                    tap.send_signal(signal.SIGKILL)
+                if invoices_seen == records_before_stop:
+                    tap.send_signal(signum)
                     break
+        messages += [json.loads(line, parse_float=Decimal) for line in tap.stdout]
         tap.wait(timeout=60)
-    assert tap.returncode == -signal.SIGKILL, "the tap was killed mid-sync"
+    assert tap.returncode != 0, "a run stopped by a signal fails"
     return SyncResult(messages)
 
 

@@ -144,7 +144,12 @@ def first_pass(
     return read
 
 
-def test_a_stopped_first_pass_resumes_where_its_windows_end_and_ends_as_a_whole_pass_would():
+@pytest.mark.parametrize("being_written", [0, 1], ids=["all claimed", "one being written"])
+def test_a_stopped_first_pass_resumes_where_its_windows_end_and_ends_as_a_whole_pass_would(
+    being_written,
+):
+    """An invoice read but not claimed (its records were being written at the stop) is read
+    again, and folded into the digests once."""
     items = created_on(600)
     windows = in_windows(items, [1, 8, 15, 22, 29])
     clean = SettledBucketsPlan.for_run({}, SCOPE, RULES, STARTED)
@@ -152,7 +157,8 @@ def test_a_stopped_first_pass_resumes_where_its_windows_end_and_ends_as_a_whole_
 
     stopped = SettledBucketsPlan.for_run({}, SCOPE, RULES, STARTED)
     handled = len(windows[0][1]) + len(windows[1][1]) + 5
-    emitted = first_pass(stopped, windows[:3], emit=handled + 3)  # stopped in the third window
+    # Stopped in the third window.
+    emitted = first_pass(stopped, windows[:3], emit=handled + 3 + being_written)
     checkpoint = stopped.checkpoint("created", [], emitted[handled : handled + 3], handled)
     assert checkpoint is not None
     assert checkpoint["resume"]["from"] == datetime(2026, 11, 15, tzinfo=UTC).isoformat()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tap_invoicing.sandbox import Sandbox
-from tests.conftest import everything, invoices_with_status, merged, run_sync, run_until_killed
+from tests.conftest import everything, invoices_with_status, merged, run_sync, run_until_stopped
 
 
 @pytest.mark.parametrize("killed_run", ["first", "incremental"])
@@ -22,7 +22,7 @@ def test_resuming_after_sigkill_loses_nothing(tmp_path, killed_run):
             sb.api.add(2)
         clean = run_sync(config, state=state)
 
-        killed = run_until_killed(tmp_path, config, state, records_before_kill=10)
+        killed = run_until_stopped(tmp_path, config, state, records_before_stop=10)
         resumed = run_sync(config, state=killed.state)
 
         assert everything(clean) == merged(everything(killed), everything(resumed))

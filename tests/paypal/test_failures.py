@@ -10,7 +10,7 @@ import pytest
 
 from tap_invoicing.core.client import ApiClient
 from tap_invoicing.sandbox import Fault, Sandbox
-from tests.conftest import no_waiting, run_cli, run_sync, run_until_killed
+from tests.conftest import no_waiting, run_cli, run_sync, run_until_stopped
 from tests.paypal.conftest import invoice_ids, with_status
 
 
@@ -92,5 +92,5 @@ def test_resuming_after_sigkill_loses_nothing(tmp_path, killed_run):
             paypal.api.refund(with_status(paypal, "PAID")[0])
             paypal.api.add(2)
         clean = run_sync(config, state=state)
-        last_state = run_until_killed(tmp_path, config, state, records_before_kill=3).state
+        last_state = run_until_stopped(tmp_path, config, state, records_before_stop=3).state
         assert comparable(run_sync(config, state=last_state)) == comparable(clean)

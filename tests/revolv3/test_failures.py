@@ -9,7 +9,7 @@ import pytest
 
 from tap_invoicing.core.client import ApiClient
 from tap_invoicing.sandbox import Fault, Sandbox
-from tests.conftest import WRONG_TOKEN, no_waiting, run_cli, run_sync, run_until_killed
+from tests.conftest import WRONG_TOKEN, no_waiting, run_cli, run_sync, run_until_stopped
 from tests.revolv3.conftest import fast, invoice_ids
 
 
@@ -109,7 +109,7 @@ def test_resuming_after_sigkill_loses_nothing(tmp_path, killed_run):
             sb.api.pay(billable[0])
             sb.api.add(2)
         clean = run_sync(config, state=state)
-        last_state = run_until_killed(tmp_path, config, state, records_before_kill=3).state
+        last_state = run_until_stopped(tmp_path, config, state, records_before_stop=3).state
         resumed = run_sync(config, state=last_state)
         assert set(invoice_ids(clean)) <= set(invoice_ids(resumed))
         assert comparable(clean) == comparable(resumed)

@@ -124,9 +124,7 @@ class StoppedFirstPass:
 
     def emitted(self, invoice_id: str, created: datetime | None) -> bool:
         """Whether the stopped pass emitted the invoice (and folded it, if settled)."""
-        start = self.claimed.start
-        listed_before = start is not None and created is not None and created < start
-        return listed_before or invoice_id in self.claimed.ahead
+        return self.claimed.claims(invoice_id, created)
 
 
 @dataclass(frozen=True)
@@ -180,8 +178,11 @@ class SettledBucketsPlan(RemembersInvoices):
         self._deferred = 0
         self._listed = 0
         self._progress = WindowProgress()
-        self._unread: dict[str, int] = {}
-        """A first pass's settled invoices folded into the digests, not yet handled."""
+        self._unclaimed: dict[str, tuple[int, datetime | None]] = {}
+        """A first pass's settled invoices folded into the digests (what was folded, and when
+        each was created) that no checkpoint has claimed yet: a checkpoint's digests leave out
+        those it does not claim, read or not, so that the pass resuming from it, which reads
+        them again, folds each in once."""
         self._buckets_read: list[tuple[int, int]] = []
         """A later pass's changed buckets, in the order read: the place past each, and it."""
         self._passed_over = 0
@@ -241,7 +242,7 @@ class SettledBucketsPlan(RemembersInvoices):
             return False
         folded = self._digests.add(invoice_id, self._rules.fingerprint(item))
         if self._previous is None:
-            self._unread[invoice_id] = folded
+            self._unclaimed[invoice_id] = (folded, self._rules.created(item))
             return True
         self._settled.setdefault(bucket_of(invoice_id), []).append(invoice_id)
         return False
@@ -263,7 +264,6 @@ class SettledBucketsPlan(RemembersInvoices):
     ) -> None:
         """Remember the invoices that can still change, with their rows; one not emitted
         spoils its bucket and is remembered as before, so the next run reads it again."""
-        self._unread.pop(invoice_id, None)
         if invoice is None:
             self._digests.spoil(invoice_id)
             self._remembered.carry(invoice_id)
@@ -275,7 +275,7 @@ class SettledBucketsPlan(RemembersInvoices):
     def note_gone(self, invoice_id: str) -> None:
         """The invoice is gone from the API (404): its bucket is spoiled, so that should it come
         back it is read, and it is remembered one more run, without rows."""
-        self._unread.pop(invoice_id, None)
+        self._unclaimed.pop(invoice_id, None)
         self._digests.spoil(invoice_id)
         self._remembered.gone(invoice_id)
 
@@ -292,13 +292,30 @@ class SettledBucketsPlan(RemembersInvoices):
             if self.stopped:
                 claim = WindowCheckpoint(claim.start, claim.ahead | self.stopped.claimed.ahead)
             return self._bookmark(
-                replication_key, self._digests.without(self._unread), resume=claim.to_state()
+                replication_key,
+                self._digests.without(self._not_claimed(claim)),
+                resume=claim.to_state(),
             )
         digests = BucketDigests(list(self._previous.values))
         for place, bucket in self._buckets_read:
             if place <= listed:
                 digests.values[bucket] = self._digests.values[bucket]
         return self._bookmark(replication_key, digests)
+
+    def _not_claimed(self, claim: WindowCheckpoint) -> dict[str, int]:
+        """The folds of the settled invoices ``claim`` does not claim; those it claims by their
+        window are forgotten (every later claim starts no earlier)."""
+        start = claim.start
+        self._unclaimed = {
+            invoice_id: (folded, created)
+            for invoice_id, (folded, created) in self._unclaimed.items()
+            if start is None or created is None or created >= start
+        }
+        return {
+            invoice_id: folded
+            for invoice_id, (folded, created) in self._unclaimed.items()
+            if not claim.claims(invoice_id, created)
+        }
 
     def _bookmark(
         self, replication_key: str, digests: BucketDigests, **resume: Any

@@ -36,6 +36,12 @@ class WindowCheckpoint:
     start: datetime | None
     ahead: frozenset[str]
 
+    def claims(self, invoice_id: str, created: datetime | None) -> bool:
+        """Whether the invoice, created at ``created`` (the date the windows select by), was
+        emitted by the pass this checkpoint is of."""
+        listed_before = self.start is not None and created is not None and created < self.start
+        return listed_before or invoice_id in self.ahead
+
     def to_state(self) -> dict[str, Any]:
         """``{"from": ..., "ahead": [...]}``."""
         return {
