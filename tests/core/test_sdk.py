@@ -6,11 +6,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+from decimal import Decimal
 
 import singer_sdk
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.singerlib import StateMessage
 
 from tap_invoicing.core.sdk import PRIVATE_NAMES, SDK_METHODS_RELIED_ON
-from tap_invoicing.tap import TapInvoicing
+from tap_invoicing.tap import TapInvoicing, WholeMessageWriter
 from tests.conftest import run_sync
 
 
@@ -62,4 +65,13 @@ def test_an_invoice_is_written_first_then_its_children_with_its_time_extracted(c
     first_invoice_children = streams[1 : streams.index("invoices", 1)]
     assert first_invoice_children == sorted(
         first_invoice_children, key=["invoice_line_items", "invoice_history"].index
+    )
+
+
+def test_a_state_message_is_written_as_the_sdk_writes_it() -> None:
+    """WholeMessageWriter writes a STATE's value without the SDK's deep copy, to the same line."""
+    value = {"bookmarks": {"invoices": {"resume": {"ahead": ["a", "b"]}, "n": Decimal("12.050")}}}
+    message = StateMessage(value=value)
+    assert WholeMessageWriter().serialize_message(message) == MsgSpecWriter().serialize_message(
+        message
     )
