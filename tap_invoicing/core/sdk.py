@@ -130,11 +130,11 @@ class RunOutput:
         self,
         invoices: StreamMessages | None,
         children: list[StreamMessages],
-        commit: Callable[[dict[str, Any]], None],
+        checkpoint: Callable[[dict[str, Any]], None],
     ) -> None:
         self._invoices = invoices
         self._children = {messages.stream.name: messages for messages in children}
-        self.checkpoint = commit
+        self.checkpoint = checkpoint
         """Put a checkpoint's bookmark in the state and write the state."""
 
     @property

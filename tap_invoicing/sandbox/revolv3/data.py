@@ -210,28 +210,24 @@ class InvoiceFactory:
         schedule = random.Random(f"{self._seed}:schedule")
         times = creation_times(schedule, count, to_us(until), SPAN_US)
         invoices: list[StoredInvoice] = []
-        refunded: set[str] = set()
+        parents: list[StoredInvoice] = []
+        """Paid invoices with a total and no refund yet, in creation order."""
         for index, at in enumerate(times):
             created = from_us(at)
             rng = random.Random(f"{self._seed}:status:{index}")
             status = status_for_age(rng, (now - created) / timedelta(days=1), STATUS_WEIGHTS)
-            parents = [
-                invoice
-                for invoice in invoices
-                if invoice.status == "Paid"
-                and invoice.detail["total"] > 0
-                and invoice.id not in refunded
-            ]
             if status in REFUND_STATUSES and not parents:
                 status = "Paid"
             if status in REFUND_STATUSES:
-                parent = rng.choice(parents)
+                parent = parents.pop(rng.randrange(len(parents)))  # as rng.choice draws
                 refund = self.refund(index, parent, created, until, status=status, amount=None)
                 parent.last_update = max(parent.last_update, refund.last_update)
-                refunded.add(parent.id)
                 invoices.append(refund)
             else:
-                invoices.append(self.build(index, created, until, status))
+                invoice = self.build(index, created, until, status)
+                if invoice.status == "Paid" and invoice.detail["total"] > 0:
+                    parents.append(invoice)
+                invoices.append(invoice)
         return invoices
 
     def build(
