@@ -436,16 +436,18 @@ def checkpoint(state: dict) -> dict:
 
 def assert_resumed(outcome: Outcome, sandbox: Sandbox, provider: Provider = CYBERSOURCE) -> None:
     """The next run read again none of the invoices the checkpoint claims that its plan passes
-    over (at most the one being written at the stop; for CyberSource, the closed ones): only
-    those it reads anyway, and those it does not claim."""
+    over (for CyberSource, the closed ones), but for the issue's 2% (the one being written at the
+    stop, and those at the edge of the claim: once, two of CyberSource's, after a stop of the
+    whole pipeline): only those it reads anyway, and those it does not claim."""
     resume = checkpoint(outcome.state)
     claimed = provider.claimed(sandbox, resume)
     passed_over = {i for i in claimed if not provider.read_anyway(sandbox.invoice(i))}
     assert len(passed_over) >= 20, (
         f"the checkpoint claims {len(claimed)} invoices, {len(passed_over)} not to read again"
     )
-    assert len(outcome.read_again & passed_over) <= 1, sorted(outcome.read_again & passed_over)
-    assert len(outcome.read_again) <= INVOICES - len(passed_over) + 1
+    slack = INVOICES // 50
+    assert len(outcome.read_again & passed_over) <= slack, sorted(outcome.read_again & passed_over)
+    assert len(outcome.read_again) <= INVOICES - len(passed_over) + slack
 
 
 def assert_started_over(outcome: Outcome, sandbox: Sandbox) -> None:
